@@ -1,0 +1,300 @@
+"""Runtime: the one place where an MMEngine runtime config becomes a Lightning Trainer.
+
+Read this table top to bottom to know what every top-level key does (details: ``docs/runtime.md``).
+
+=====================================  =======================================================  ======================
+Config key (MMEngine meaning)          Lightning                                                Where
+=====================================  =======================================================  ======================
+``train_cfg``                          ``max_steps``/``max_epochs`` + :class:`LoopControl`      ``runtime_loops``
+                                       (validation at MMEngine's iterations, stop at max_iters)
+``val_cfg`` / ``test_cfg``             validation on/off (``limit_val_batches=0`` when None)    ``runtime_loops``
+``optim_wrapper`` (optimizer part)     :meth:`Runtime.configure_optimizers`                     ``optim``
+``optim_wrapper`` (AMP/clip/accum)     ``precision``/MixedPrecision plugin, clipping,           ``runtime_precision``
+                                       ``accumulate_grad_batches``
+``param_scheduler``                    one ``ParamSchedulerStack`` (``interval='step'``)        ``schedulers``
+``auto_scale_lr``                      lr x (batch size x world size / base_batch_size)          here
+``default_hooks`` / ``custom_hooks``   callbacks, MMEngine priority order                       ``hooks``
+``launcher`` / ``env_cfg``             strategy, cluster environment, ``benchmark``             ``runtime_env``
+``randomness``                         ``seed_everything(seed [+ rank])``, ``deterministic``    ``runtime_env``
+``model_wrapper_cfg`` / ``sync_bn``    ``DDPStrategy(...)`` / ``sync_batchnorm``                 ``runtime_env``
+``compile``                            ``torch.compile(module, **compile)`` in :meth:`fit`      here
+``work_dir``                           ``default_root_dir``; logs in ``work_dir/<timestamp>/``   here
+``visualizer.vis_backends``            loggers under ``work_dir/<timestamp>/vis_data``          ``loggers``
+``log_level`` / ``log_processor``      text log level / :class:`RunContext` for LoggerHook      here
+``load_from`` / ``resume``             weights before fit / ``ckpt_path=``                      ``resume``, ``weights``
+``default_scope``, ``custom_imports``  accepted / modules imported by name                      here
+model and data keys                    untouched: the user's module and dataloaders use them    -
+=====================================  =======================================================  ======================
+
+Example:
+    >>> rt = Runtime(dict(train_cfg=dict(type='IterBasedTrainLoop', max_iters=8, val_interval=4),
+    ...                   work_dir='/tmp/lr_doctest'))
+    >>> kw = rt.trainer_kwargs()
+    >>> kw['max_steps'], kw['num_sanity_val_steps'], kw['default_root_dir']
+    (8, 0, '/tmp/lr_doctest')
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from .context import RunContext
+from .errors import ConfigError
+from .runtime_env import apply_randomness, check_keys, plan_env
+from .runtime_loops import LoopControl, check_eval_cfg, loop_trainer_kwargs, parse_train_cfg
+from .runtime_precision import plan_precision
+from .runtime_support import (
+    attach_text_log,
+    auto_scale_ratio,
+    epoch_length_of,
+    has_mmengine_sampler,
+    load_weights_into,
+    resolve_checkpoints,
+)
+
+__all__ = ["Runtime"]
+
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET")
+
+
+def _as_config(cfg: Any) -> Any:
+    if isinstance(cfg, (str, os.PathLike)):
+        from .config import load_config
+
+        return load_config(cfg)
+    if isinstance(cfg, Mapping):
+        if hasattr(cfg, "filename"):
+            return cfg
+        try:
+            from .config import load_config
+
+            return load_config(dict(cfg))
+        except ImportError:  # config.py not available: a plain dict works too
+            return dict(cfg)
+    raise ConfigError(f"expected a config (dict or file path), got {type(cfg).__name__}")
+
+
+class Runtime:
+    """Translate an MMEngine runtime config into Lightning Trainer arguments, callbacks and optimizers.
+
+    Args:
+        cfg: A loaded config (``load_config``), a plain dict, or a config file path.
+
+    Attributes:
+        cfg: The config.
+        ctx: The :class:`~lightning_runtime.context.RunContext` shared with the callbacks.
+        seed: The seed this process used (``None`` without ``randomness``).
+    """
+
+    def __init__(self, cfg: Any) -> None:
+        self.cfg = _as_config(cfg)
+        cfg = self.cfg
+        try:
+            from .legacy import check_legacy_keys
+        except ImportError:  # pragma: no cover - legacy.py not written yet
+            check_legacy_keys = None
+        if check_legacy_keys is not None:
+            check_legacy_keys(cfg)
+        custom_imports = cfg.get("custom_imports")
+        if custom_imports:
+            from .registry import import_modules
+
+            check_keys(custom_imports, ("imports", "allow_failed_imports"), "custom_imports")
+            import_modules(custom_imports.get("imports"), custom_imports.get("allow_failed_imports", False))
+        # train_cfg / val_cfg / test_cfg
+        self.train_loop = parse_train_cfg(cfg.get("train_cfg"))
+        self.val_fp16 = check_eval_cfg("val_cfg", cfg.get("val_cfg"))
+        self.test_fp16 = check_eval_cfg("test_cfg", cfg.get("test_cfg"))
+        self.validate_enabled = cfg.get("val_cfg") is not None and not ("val_dataloader" in cfg and cfg["val_dataloader"] is None)
+        # launcher / env_cfg / randomness / model_wrapper_cfg / sync_bn (seeding happens now, as
+        # MMEngine seeds in Runner.__init__ before the model is built)
+        self._env_kwargs = plan_env(cfg)
+        self.launcher = cfg.get("launcher", "none") or "none"
+        self.seed = apply_randomness(cfg.get("randomness"), self.launcher)
+        # optim_wrapper (training-loop half)
+        accelerator = "cuda" if self._env_kwargs.get("accelerator") == "gpu" else "cpu"
+        self.precision = plan_precision(cfg.get("optim_wrapper"), accelerator=accelerator)
+        # small sections
+        auto = cfg.get("auto_scale_lr")
+        if auto is not None:
+            check_keys(auto, ("base_batch_size", "enable"), "auto_scale_lr")
+            if auto.get("enable") and "base_batch_size" not in auto:
+                raise ConfigError("missing 'base_batch_size'", path="auto_scale_lr", fix="add base_batch_size=...")
+        log_level = str(cfg.get("log_level", "INFO")).upper()
+        if log_level not in _LOG_LEVELS:
+            raise ConfigError(f"unknown log_level {cfg.get('log_level')!r}", path="log_level",
+                              expected=", ".join(_LOG_LEVELS))
+        self.log_level = log_level
+        log_processor = dict(cfg.get("log_processor") or {})
+        check_keys(log_processor, ("type", "window_size", "by_epoch", "custom_cfg", "num_digits",
+                                   "log_with_hierarchy", "mean_pattern"), "log_processor")
+        # work_dir: MMEngine tools default to ./work_dirs/<config stem>
+        work_dir = cfg.get("work_dir")
+        if work_dir is None:
+            filename = getattr(cfg, "filename", None)
+            stem = Path(filename).stem if filename else "run"
+            work_dir = os.path.join("work_dirs", stem)
+        timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
+        self.ctx = RunContext(
+            cfg=cfg,
+            work_dir=Path(work_dir),
+            timestamp=timestamp,
+            train_loop=self.train_loop,
+            log_processor=log_processor,
+            accumulative_counts=self.precision.accumulative_counts,
+        )
+        self.ctx.extra.update(seed=self.seed, log_level=log_level, launcher=self.launcher)
+        self._loop_control = LoopControl(self.train_loop) if self.train_loop is not None else None
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Runtime:
+        """Load ``path`` (``.py``/``.yaml``/``.json``) with dotted ``overrides`` and build a Runtime."""
+        from .config import load_config
+
+        return cls(load_config(path, overrides))
+
+    # ------------------------------------------------------------------ the Trainer
+    def trainer_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``L.Trainer`` (callbacks excluded: see :meth:`callbacks`)."""
+        kwargs: dict[str, Any] = {}
+        kwargs.update(loop_trainer_kwargs(self.train_loop, validate=self.validate_enabled,
+                                          accumulative_counts=self.precision.accumulative_counts))
+        kwargs.update(self.precision.trainer_kwargs)
+        kwargs.update(self._env_kwargs)
+        kwargs["default_root_dir"] = str(self.ctx.work_dir)
+        from .loggers import build_loggers
+
+        kwargs["logger"] = build_loggers(self.cfg.get("visualizer"), self.ctx.log_dir)
+        plugins = list(self.precision.plugins)
+        try:
+            from .checkpoint_io import AtomicCheckpointIO
+
+            plugins.append(AtomicCheckpointIO())
+        except ImportError:  # pragma: no cover - checkpoint_io.py not written yet
+            pass
+        if plugins:
+            kwargs["plugins"] = plugins
+        return kwargs
+
+    def callbacks(self) -> list[Callback]:
+        """The hook callbacks (``default_hooks`` + ``custom_hooks``, by priority) and the runtime's own."""
+        out: list[Callback] = []
+        try:
+            from .hooks import build_callbacks
+        except ImportError:  # hooks package not complete yet
+            build_callbacks = None
+        if build_callbacks is not None:
+            out.extend(build_callbacks(self.ctx))
+        if self._loop_control is not None:
+            out.append(self._loop_control)
+        out.extend(self.precision.callbacks)
+        return out
+
+    def build_trainer(self, **overrides: Any) -> pl.Trainer:
+        """``L.Trainer(**trainer_kwargs(), callbacks=callbacks(), **overrides)``; ``callbacks=`` adds."""
+        kwargs = self.trainer_kwargs()
+        kwargs["callbacks"] = self.callbacks() + list(overrides.pop("callbacks", None) or [])
+        kwargs.update(overrides)
+        return pl.Trainer(**kwargs)
+
+    # ------------------------------------------------------------------ optimizers
+    def _scheduler_hook_removed(self) -> bool:
+        hooks = self.cfg.get("default_hooks") or {}
+        return "param_scheduler" in hooks and hooks["param_scheduler"] is None
+
+    def configure_optimizers(self, module: pl.LightningModule) -> dict[str, Any]:
+        """Build the optimizer (``optim_wrapper``) and scheduler stack (``param_scheduler``).
+
+        Returns Lightning's dict form: ``{'optimizer': opt}`` or ``{'optimizer': opt,
+        'lr_scheduler': {'scheduler': stack, 'interval': 'step', 'frequency': 1}}``.
+        """
+        from .optim import build_optimizer
+
+        if self.cfg.get("optim_wrapper") is None:
+            raise ConfigError("missing optim_wrapper", path="optim_wrapper",
+                              fix="add optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))")
+        optimizer = build_optimizer(module, self.cfg["optim_wrapper"])
+        trainer = getattr(module, "_trainer", None)
+        ratio = auto_scale_ratio(self.cfg.get("auto_scale_lr"), trainer)
+        if ratio is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = group["lr"] * ratio
+            self.ctx.extra["auto_scale_lr_ratio"] = ratio
+        sched_cfg = self.cfg.get("param_scheduler")
+        if not sched_cfg or self._scheduler_hook_removed():
+            return {"optimizer": optimizer}
+        from .schedulers import build_scheduler
+
+        loop = self.train_loop
+        epoch_length = epoch_length_of(trainer)
+        max_iters = loop.max_iters if loop and not loop.by_epoch else None
+        max_epochs = loop.max_epochs if loop and loop.by_epoch else None
+        if max_iters is None and max_epochs is not None and epoch_length:
+            max_iters = max_epochs * epoch_length
+        stack = build_scheduler(optimizer, sched_cfg, epoch_length=epoch_length, max_iters=max_iters,
+                                max_epochs=max_epochs)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": stack, "interval": "step", "frequency": 1}}
+
+    # ------------------------------------------------------------------ running
+    def _prepare(self, module: pl.LightningModule, dataloaders: list[Any]) -> tuple[Any, dict[str, Any]]:
+        overrides: dict[str, Any] = {}
+        if any(has_mmengine_sampler(dl) for dl in dataloaders if dl is not None):
+            overrides["use_distributed_sampler"] = False
+        compile_cfg = self.cfg.get("compile")
+        if compile_cfg:
+            kwargs = dict(compile_cfg) if isinstance(compile_cfg, Mapping) else {}
+            module = torch.compile(module, **kwargs)
+        return module, overrides
+
+    def fit(
+        self,
+        module: pl.LightningModule,
+        train_dataloaders: Any = None,
+        val_dataloaders: Any = None,
+        datamodule: Any = None,
+        **trainer_overrides: Any,
+    ) -> pl.Trainer:
+        """Train as MMEngine's ``runner.train()``: ``load_from`` weights, then resume per ``resume``.
+
+        ``resume=True`` with no checkpoint in ``work_dir`` yet starts fresh (as MMEngine).
+        Returns the Trainer.
+        """
+        resume_from, load_from = resolve_checkpoints(self.cfg.get("resume", False), self.cfg.get("load_from"),
+                                                     self.ctx.work_dir)
+        self.ctx.extra.update(resume_from=resume_from, load_from=load_from)
+        if load_from is not None:
+            load_weights_into(module, load_from)
+        module, overrides = self._prepare(module, [train_dataloaders, val_dataloaders])
+        overrides.update(trainer_overrides)
+        trainer = self.build_trainer(**overrides)
+        if trainer.is_global_zero:
+            attach_text_log(self.ctx, self.log_level)
+        trainer.fit(module, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders,
+                    datamodule=datamodule, ckpt_path=resume_from)
+        return trainer
+
+    def validate(self, module: pl.LightningModule, dataloaders: Any = None, datamodule: Any = None,
+                 ckpt_path: str | None = None, **trainer_overrides: Any) -> list[dict[str, float]]:
+        """Run the validation loop once (``runner.val()``); returns Lightning's metric dicts."""
+        module, overrides = self._prepare(module, [dataloaders])
+        trainer = self.build_trainer(**{**overrides, **trainer_overrides})
+        return trainer.validate(module, dataloaders=dataloaders, datamodule=datamodule, ckpt_path=ckpt_path)
+
+    def test(self, module: pl.LightningModule, dataloaders: Any = None, datamodule: Any = None,
+             ckpt_path: str | None = None, **trainer_overrides: Any) -> list[dict[str, float]]:
+        """Run the test loop once (``runner.test()``); returns Lightning's metric dicts."""
+        module, overrides = self._prepare(module, [dataloaders])
+        trainer = self.build_trainer(**{**overrides, **trainer_overrides})
+        return trainer.test(module, dataloaders=dataloaders, datamodule=datamodule, ckpt_path=ckpt_path)
+
+
+logging.getLogger("lightning_runtime").addHandler(logging.NullHandler())

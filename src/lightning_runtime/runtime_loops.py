@@ -1,0 +1,236 @@
+"""``train_cfg`` / ``val_cfg`` / ``test_cfg``: MMEngine's loops on Lightning's fit loop.
+
+MMEngine counts *iterations* (batches, also under gradient accumulation) and validates at
+exactly these points (``mmengine/runner/loops.py``)::
+
+    IterBasedTrainLoop:  after iteration i (1-based):  i >= val_begin and (i % val_interval == 0 or i == max_iters)
+    EpochBasedTrainLoop: after epoch e (1-based):      e >= val_begin and (e % val_interval == 0 or e == max_epochs)
+
+with ``val_interval`` re-decided after each iteration/epoch from ``dynamic_intervals`` (a bisect on
+``i + 1`` / ``e + 1``, MMEngine's own off-by-one kept). Lightning's ``val_check_interval`` cannot
+express ``val_begin`` nor ``dynamic_intervals``, so :class:`LoopControl` installs that rule as the
+epoch loop's validation predicate and stops training after ``max_iters`` batches (Lightning's
+``max_steps`` counts optimizer steps, not batches).
+
+Example:
+    >>> spec = parse_train_cfg(dict(type='IterBasedTrainLoop', max_iters=10, val_interval=4))
+    >>> [i for i in range(1, 11) if should_validate(spec, iters=i)]
+    [4, 8, 10]
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from typing import Any
+
+import lightning.pytorch as pl
+from lightning.pytorch.callbacks import Callback
+
+from .context import LoopSpec
+from .errors import ConfigError, did_you_mean
+from .progress import train_epoch, train_iter, train_iters_processed
+
+__all__ = [
+    "parse_train_cfg",
+    "check_eval_cfg",
+    "should_validate",
+    "loop_trainer_kwargs",
+    "LoopControl",
+]
+
+_ITER_KEYS = ("type", "max_iters", "val_begin", "val_interval", "dynamic_intervals")
+_EPOCH_KEYS = ("type", "max_epochs", "val_begin", "val_interval", "dynamic_intervals")
+_LOOP_TYPES = ("IterBasedTrainLoop", "EpochBasedTrainLoop")
+_EVAL_LOOPS = {"val_cfg": ("ValLoop",), "test_cfg": ("TestLoop",)}
+
+
+def _int(value: Any, path: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < minimum:
+        raise ConfigError(
+            f"must be an integer >= {minimum}, got {value!r}", path=path, fix=f"write a whole number >= {minimum}"
+        )
+    return int(value)
+
+
+def parse_train_cfg(train_cfg: Mapping[str, Any] | None, *, path: str = "train_cfg") -> LoopSpec | None:
+    """Read ``train_cfg`` into a :class:`~lightning_runtime.context.LoopSpec`.
+
+    Accepts ``type='IterBasedTrainLoop'|'EpochBasedTrainLoop'`` (scoped names such as
+    ``'mmengine.IterBasedTrainLoop'`` too) or MMEngine's ``by_epoch=True/False`` shorthand.
+    """
+    if train_cfg is None:
+        return None
+    if not isinstance(train_cfg, Mapping):
+        raise ConfigError(f"expected a dict, got {type(train_cfg).__name__}", path=path)
+    cfg = dict(train_cfg)
+    if "type" in cfg and "by_epoch" in cfg:
+        raise ConfigError(
+            "only one of 'type' or 'by_epoch' may be given (as in MMEngine)", path=path, fix="remove 'by_epoch'"
+        )
+    if "type" in cfg:
+        loop_type = str(cfg["type"]).rpartition(".")[2]
+        if loop_type not in _LOOP_TYPES:
+            raise ConfigError(
+                f"unknown training loop {cfg['type']!r}",
+                path=f"{path}.type",
+                candidates=did_you_mean(loop_type, _LOOP_TYPES),
+                fix="use IterBasedTrainLoop or EpochBasedTrainLoop (custom loops are not supported on Lightning)",
+            )
+        by_epoch = loop_type == "EpochBasedTrainLoop"
+    else:
+        by_epoch = bool(cfg.pop("by_epoch", True))
+    keys = _EPOCH_KEYS if by_epoch else _ITER_KEYS
+    for key in cfg:
+        if key not in keys:
+            raise ConfigError(
+                f"{'EpochBasedTrainLoop' if by_epoch else 'IterBasedTrainLoop'} has no argument {key!r}",
+                path=f"{path}.{key}",
+                candidates=did_you_mean(key, keys),
+                expected="one of: " + ", ".join(k for k in keys if k != "type"),
+            )
+    limit_key = "max_epochs" if by_epoch else "max_iters"
+    if limit_key not in cfg:
+        raise ConfigError(f"missing {limit_key!r}", path=path, fix=f"add {limit_key}=... to train_cfg")
+    limit = _int(cfg[limit_key], f"{path}.{limit_key}", 1)
+    val_interval = _int(cfg.get("val_interval", 1 if by_epoch else 1000), f"{path}.val_interval", 1)
+    val_begin = _int(cfg.get("val_begin", 1), f"{path}.val_begin", 0)
+    dyn_raw = cfg.get("dynamic_intervals") or ()
+    dynamic: list[tuple[int, int]] = []
+    for i, item in enumerate(dyn_raw):
+        if not isinstance(item, (list, tuple)) or len(item) != 2:
+            raise ConfigError(
+                f"expected (milestone, interval), got {item!r}", path=f"{path}.dynamic_intervals[{i}]"
+            )
+        dynamic.append(
+            (_int(item[0], f"{path}.dynamic_intervals[{i}][0]"), _int(item[1], f"{path}.dynamic_intervals[{i}][1]", 1))
+        )
+    if [m for m, _ in dynamic] != sorted(m for m, _ in dynamic):
+        raise ConfigError("milestones must be increasing", path=f"{path}.dynamic_intervals")
+    return LoopSpec(
+        by_epoch=by_epoch,
+        max_iters=None if by_epoch else limit,
+        max_epochs=limit if by_epoch else None,
+        val_interval=val_interval,
+        val_begin=val_begin,
+        dynamic_intervals=tuple(dynamic),
+    )
+
+
+def check_eval_cfg(name: str, cfg: Mapping[str, Any] | None) -> bool:
+    """Validate ``val_cfg`` / ``test_cfg`` (``ValLoop`` / ``TestLoop``, ``fp16``); True when fp16 is asked."""
+    if cfg is None:
+        return False
+    if not isinstance(cfg, Mapping):
+        raise ConfigError(f"expected a dict or None, got {type(cfg).__name__}", path=name)
+    allowed = _EVAL_LOOPS[name]
+    loop_type = str(cfg.get("type", allowed[0])).rpartition(".")[2]
+    if loop_type not in allowed:
+        raise ConfigError(
+            f"unknown loop {cfg.get('type')!r}", path=f"{name}.type", candidates=did_you_mean(loop_type, allowed)
+        )
+    for key in cfg:
+        if key not in ("type", "fp16"):
+            raise ConfigError(
+                f"{loop_type} has no argument {key!r}",
+                path=f"{name}.{key}",
+                candidates=did_you_mean(key, ["fp16"]),
+                expected="type, fp16",
+            )
+    return bool(cfg.get("fp16", False))
+
+
+def _interval_after(spec: LoopSpec, count: int) -> int:
+    """MMEngine's ``_decide_current_val_interval`` after ``count`` iterations/epochs."""
+    milestones = [0] + [m for m, _ in spec.dynamic_intervals]
+    intervals = [spec.val_interval] + [iv for _, iv in spec.dynamic_intervals]
+    return intervals[bisect.bisect(milestones, count + 1) - 1]
+
+
+def should_validate(spec: LoopSpec, *, iters: int | None = None, epochs: int | None = None) -> bool:
+    """MMEngine's rule: validate after ``iters`` iterations (iteration loop) or ``epochs`` epochs."""
+    count = epochs if spec.by_epoch else iters
+    limit = spec.max_epochs if spec.by_epoch else spec.max_iters
+    if count is None:
+        raise ValueError("pass epochs= for an epoch-based loop, iters= for an iteration-based one")
+    interval = _interval_after(spec, count)
+    return count >= spec.val_begin and (count % interval == 0 or count == limit)
+
+
+def loop_trainer_kwargs(spec: LoopSpec | None, *, validate: bool, accumulative_counts: int = 1) -> dict[str, Any]:
+    """Trainer arguments for the loop. Validation timing itself is :class:`LoopControl`'s job.
+
+    Iteration-based: ``max_steps=max_iters`` without accumulation (one optimizer step per
+    batch); with accumulation Lightning's ``max_steps`` would count optimizer steps, so it is left
+    unlimited and :class:`LoopControl` stops after ``max_iters`` batches.
+    """
+    kwargs: dict[str, Any] = {"num_sanity_val_steps": 0}
+    if spec is None:
+        return kwargs
+    if spec.by_epoch:
+        kwargs.update(max_epochs=spec.max_epochs, max_steps=-1)
+    else:
+        kwargs.update(max_epochs=-1, max_steps=spec.max_iters if accumulative_counts == 1 else -1)
+    # Lightning's own cadence is replaced by LoopControl; these values keep its checks quiet.
+    kwargs.update(check_val_every_n_epoch=1 if spec.by_epoch else None, val_check_interval=1.0 if spec.by_epoch else 1)
+    if not validate:
+        kwargs["limit_val_batches"] = 0
+    return kwargs
+
+
+class LoopControl(Callback):
+    """Runs validation at MMEngine's iterations/epochs and stops after ``max_iters`` batches.
+
+    Args:
+        spec: The loop (:func:`parse_train_cfg`).
+
+    Attributes:
+        validated_at: ``runner.iter`` (iteration loop) or ``runner.epoch`` (epoch loop) at each
+            validation this callback triggered, for inspection.
+    """
+
+    def __init__(self, spec: LoopSpec) -> None:
+        self.spec = spec
+        self.validated_at: list[int] = []
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage != "fit":
+            return
+        epoch_loop = trainer.fit_loop.epoch_loop
+        # The one predicate Lightning asks "validate now?"; replaced by MMEngine's rule.
+        epoch_loop._should_check_val_fx = self._make_predicate(trainer)  # type: ignore[method-assign]
+
+    def _make_predicate(self, trainer: pl.Trainer) -> Any:
+        spec = self.spec
+
+        def should_check_val(data_fetcher: Any = None) -> bool:
+            if not trainer.enable_validation:
+                return False
+            epoch_loop = trainer.fit_loop.epoch_loop
+            if spec.by_epoch:
+                if not epoch_loop._num_ready_batches_reached():
+                    return False
+                count = train_epoch(trainer) + 1
+                due = should_validate(spec, epochs=count)
+            else:
+                count = train_iter(trainer)
+                due = should_validate(spec, iters=count)
+            if due and not epoch_loop.restarting:
+                self.validated_at.append(count)
+            return due
+
+        return should_check_val
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if not self.spec.by_epoch and self.spec.max_iters is not None:
+            if train_iters_processed(trainer) >= self.spec.max_iters:
+                trainer.should_stop = True
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> int | None:
+        # A resumed run that already reached max_iters trains nothing more, as MMEngine.
+        if not self.spec.by_epoch and self.spec.max_iters is not None and train_iter(trainer) >= self.spec.max_iters:
+            trainer.should_stop = True
+            return -1
+        return None

@@ -1,0 +1,67 @@
+"""Tiny model and data shared by the test_runtime*.py files (not a test module)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from lightning_runtime.progress import train_iter
+
+
+def loader(n: int = 8, batch_size: int = 1, seed: int = 0) -> DataLoader:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n * batch_size, 4, generator=g)
+    return DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=batch_size)
+
+
+class Boring(pl.LightningModule):
+    """Linear(4, 1); records the iterations at which validation ran and optimizer steps."""
+
+    def __init__(self, rt: Any = None) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 1)
+        self.rt = rt
+        self.val_iters: list[int] = []
+        self.val_epochs: list[int] = []
+        self.steps = 0
+        self.lrs: list[float] = []
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        return torch.nn.functional.mse_loss(self.layer(x), y)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        self.lrs.append(self.trainer.optimizers[0].param_groups[0]["lr"])
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        x, y = batch
+        self.log("val_loss", torch.nn.functional.mse_loss(self.layer(x), y))
+
+    def on_validation_epoch_start(self) -> None:
+        if not self.trainer.sanity_checking:
+            self.val_iters.append(train_iter(self.trainer))
+            self.val_epochs.append(self.trainer.current_epoch)
+
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        self.steps += 1
+        super().optimizer_step(*args, **kwargs)
+
+    def configure_optimizers(self) -> Any:
+        if self.rt is not None:
+            return self.rt.configure_optimizers(self)
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+QUIET = dict(enable_progress_bar=False, enable_model_summary=False, logger=False, enable_checkpointing=False)
+
+#: default_hooks with every hook removed: isolates the runtime's own behaviour from the hook callbacks.
+NO_HOOKS = dict(runtime_info=None, timer=None, sampler_seed=None, logger=None, param_scheduler=None, checkpoint=None)
+
+
+def make_cfg(tmp_path: Any, **cfg: Any) -> dict:
+    cfg.setdefault("default_hooks", dict(NO_HOOKS))
+    cfg.setdefault("work_dir", str(tmp_path))
+    return cfg
