@@ -1,0 +1,571 @@
+"""``CheckpointHook``: MMEngine's checkpoint hook as a Lightning ``Callback``.
+
+Same arguments, same moments, same file names as ``mmengine/hooks/checkpoint_hook.py``:
+
+* ``by_epoch=False``: after training iteration ``i`` (0-based) when ``(i + 1 - save_begin) %
+  interval == 0``, or at the last iteration with ``save_last``: ``iter_{i+1}.pth``.
+* ``by_epoch=True``: after training epoch ``e`` likewise: ``epoch_{e+1}.pth``.
+* after each validation, for every ``save_best`` metric that improved:
+  ``best_{metric}_{iter_N|epoch_N}.pth`` (the previous best file is deleted).
+* ``work_dir/last_checkpoint`` holds the absolute path of the latest regular checkpoint; it is
+  rewritten only once that file is complete (writes are atomic, see ``checkpoint_io``).
+
+Iterations are MMEngine's (training batches, also under gradient accumulation), read from
+:func:`lightning_runtime.progress.train_iter`, not Lightning's ``global_step``.
+
+Files are Lightning checkpoints (``Trainer.fit(ckpt_path=...)`` resumes from them exactly:
+optimizer, lr schedulers, loop position mid-epoch, callback states, plus RNG states and gradients
+accumulated in an unfinished accumulation window) with MMEngine's ``meta`` dict added. They keep
+MMEngine's ``.pth`` names because configs, scripts and ``filename_tmpl`` refer to them.
+
+This is a plain ``Callback``, not a ``ModelCheckpoint`` subclass: ModelCheckpoint counts optimizer
+steps, names and prunes files its own way, and Lightning moves every ModelCheckpoint to the end of
+the callback list, which would break MMEngine's priority order. Build the Trainer with
+``enable_checkpointing=False`` so Lightning does not add its own ModelCheckpoint as well.
+
+Example:
+    >>> import lightning as L
+    >>> ckpt = CheckpointHook(interval=2000, by_epoch=False, max_keep_ckpts=3, save_best="mIoU")
+    >>> trainer = L.Trainer(callbacks=[ckpt], enable_checkpointing=False)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+import time
+from collections import deque
+from math import inf
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.trainer.states import TrainerFn
+
+from ..checkpoint_io import atomic_save, safe_load, write_last_checkpoint
+from ..errors import ConfigError
+from ..progress import train_iter
+from ..registry import HOOKS
+
+__all__ = ["CheckpointHook"]
+
+log = logging.getLogger(__name__)
+
+_LOCAL_BACKENDS = {None, "local", "disk", "LocalBackend", "HardDiskBackend"}
+
+
+def _str_list(value: Any, name: str) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        if len(set(value)) != len(value):
+            raise ConfigError(f"has duplicate entries: {list(value)}", path=name, fix="list each name once")
+        return list(value)
+    raise ConfigError(f"must be a str, a list of str or None, got {value!r}", path=name)
+
+
+def _check_local(args: dict | None, name: str) -> None:
+    if args is None:
+        return
+    if not isinstance(args, dict):
+        raise ConfigError(f"must be a dict or None, got {type(args).__name__}", path=name)
+    backend = args.get("backend")
+    if backend not in _LOCAL_BACKENDS:
+        raise ConfigError(
+            f"backend {backend!r} is not supported: checkpoints are written to the local disk only",
+            path=f"{name}.backend",
+            fix=f"remove {name} (or set backend='local') and copy work_dir to remote storage afterwards",
+        )
+
+
+def _rng_states() -> dict[str, Any]:
+    """Global RNG states in a ``weights_only``-loadable form (no numpy arrays)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "torch.cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [kind, torch.from_numpy(np.asarray(keys, dtype=np.int64)), pos, has_gauss, gauss],
+        "python": random.getstate(),
+    }
+
+
+def _set_rng_states(states: dict[str, Any]) -> None:
+    torch.set_rng_state(states["torch"])
+    if states.get("torch.cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["torch.cuda"])
+    kind, keys, pos, has_gauss, gauss = states["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, internal, gauss_next = states["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+
+
+@HOOKS.register_module()
+class CheckpointHook(Callback):
+    """Save checkpoints periodically, the best ones and the last one, as MMEngine does.
+
+    Args:
+        interval: Save every this many iterations (or epochs with ``by_epoch``); ``-1`` never.
+        by_epoch: Count ``interval`` in epochs (True) or training iterations (False).
+        save_optimizer: Keep optimizer states in the checkpoint (needed to resume exactly).
+        save_param_scheduler: Keep lr-scheduler states in the checkpoint.
+        out_dir: Root for the files; they go to ``out_dir/<basename of work_dir>`` (MMEngine's rule).
+            Default: the work_dir (the RunContext's, else ``trainer.default_root_dir``).
+        max_keep_ckpts: Keep only the newest this many regular checkpoints; ``-1`` keeps all.
+            An old file is deleted only after the new one is complete.
+        save_last: Also save at the last iteration/epoch regardless of ``interval``.
+        save_best: A metric name, several, or ``'auto'`` (the first metric of the validation).
+        rule: ``'greater'`` / ``'less'`` (one, or one per metric); inferred from the name when None.
+        greater_keys: Names (or substrings) inferred as 'greater' (MMEngine's list by default).
+        less_keys: Names (or substrings) inferred as 'less' (``['loss']`` by default).
+        file_client_args: Deprecated MMEngine option; only a local backend is accepted.
+        filename_tmpl: Name template with one ``{}`` (default ``iter_{}.pth`` / ``epoch_{}.pth``).
+        backend_args: Only a local backend is accepted.
+        published_keys: After training, write ``<name>-<sha256[:8]>.pth`` copies of the last and
+            best checkpoints holding only these keys (e.g. ``['meta', 'state_dict']``).
+        save_begin: First iteration/epoch counted by ``interval``.
+    """
+
+    priority = "VERY_LOW"
+
+    rule_map: dict[str, Callable[[float, float], bool]] = {
+        "greater": lambda x, y: x > y,
+        "less": lambda x, y: x < y,
+    }
+    init_value_map = {"greater": -inf, "less": inf}
+    _default_greater_keys = ["acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc"]
+    _default_less_keys = ["loss"]
+
+    def __init__(
+        self,
+        interval: int = -1,
+        by_epoch: bool = True,
+        save_optimizer: bool = True,
+        save_param_scheduler: bool = True,
+        out_dir: str | os.PathLike[str] | None = None,
+        max_keep_ckpts: int = -1,
+        save_last: bool = True,
+        save_best: str | Sequence[str] | None = None,
+        rule: str | Sequence[str] | None = None,
+        greater_keys: str | Sequence[str] | None = None,
+        less_keys: str | Sequence[str] | None = None,
+        file_client_args: dict | None = None,
+        filename_tmpl: str | None = None,
+        backend_args: dict | None = None,
+        published_keys: str | Sequence[str] | None = None,
+        save_begin: int = 0,
+    ) -> None:
+        for name, value in (("interval", interval), ("max_keep_ckpts", max_keep_ckpts), ("save_begin", save_begin)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"must be an int, got {value!r}", path=name)
+        if interval == 0 or interval < -1:
+            raise ConfigError(
+                f"must be a positive number of {'epochs' if by_epoch else 'iterations'} or -1 (never), "
+                f"got {interval}",
+                path="interval",
+            )
+        if max_keep_ckpts == 0 or max_keep_ckpts < -1:
+            raise ConfigError(
+                f"must be >= 1 or -1 (keep all), got {max_keep_ckpts}: 0 would keep no checkpoint to resume from",
+                path="max_keep_ckpts",
+                fix="set max_keep_ckpts=-1 to keep every checkpoint, or a positive count",
+            )
+        if save_begin < 0:
+            raise ConfigError(f"must be >= 0, got {save_begin}", path="save_begin")
+        if file_client_args is not None and backend_args is not None:
+            raise ConfigError(
+                "file_client_args and backend_args cannot be set at the same time",
+                path="file_client_args",
+                fix="remove file_client_args (deprecated in MMEngine)",
+            )
+        _check_local(file_client_args, "file_client_args")
+        _check_local(backend_args, "backend_args")
+        if out_dir is not None and "://" in os.fspath(out_dir):
+            raise ConfigError(
+                f"{out_dir!r} is a remote URL; checkpoints are written to the local disk only",
+                path="out_dir",
+                fix="use a local directory and copy it to remote storage afterwards",
+            )
+        if filename_tmpl is None:
+            filename_tmpl = "epoch_{}.pth" if by_epoch else "iter_{}.pth"
+        if not isinstance(filename_tmpl, str) or filename_tmpl.count("{}") != 1 or "/" in filename_tmpl:
+            raise ConfigError(
+                f"must be a file name with exactly one '{{}}' (replaced by the step), got {filename_tmpl!r}",
+                path="filename_tmpl",
+                fix="e.g. filename_tmpl='iter_{}.pth'",
+            )
+        self.interval = interval
+        self.by_epoch = by_epoch
+        self.save_optimizer = save_optimizer
+        self.save_param_scheduler = save_param_scheduler
+        self.out_dir_arg = None if out_dir is None else os.fspath(out_dir)
+        self.max_keep_ckpts = max_keep_ckpts
+        self.save_last = save_last
+        self.file_client_args = file_client_args
+        self.backend_args = backend_args
+        self.filename_tmpl = filename_tmpl
+        self.save_begin = save_begin
+        self.published_keys = _str_list(published_keys, "published_keys")
+        self.greater_keys = _str_list(greater_keys, "greater_keys") or list(self._default_greater_keys)
+        self.less_keys = _str_list(less_keys, "less_keys") or list(self._default_less_keys)
+
+        self.save_best = _str_list(save_best, "save_best")
+        if self.save_best is not None and "auto" in self.save_best and len(self.save_best) != 1:
+            raise ConfigError("'auto' cannot be combined with other metric names", path="save_best")
+        rules = _str_list(rule, "rule") if not (isinstance(rule, list) and len(rule) == 0) else None
+        if rules is not None and self.save_best is not None and len(rules) not in (1, len(self.save_best)):
+            raise ConfigError(
+                f"has {len(rules)} entries but save_best has {len(self.save_best)}",
+                path="rule",
+                fix="give one rule for all metrics or one per save_best metric",
+            )
+        self._rule_arg: list[str | None] = list(rules) if rules else [None]
+        self.rules: dict[str, str] = {}
+        if self.save_best is not None and self.save_best != ["auto"]:
+            self.rules = self._infer_rules(self._rule_arg, self.save_best)
+
+        # State (saved in every checkpoint, restored on resume).
+        self.keep_ckpt_ids: deque[int] = deque()
+        self.best_score: dict[str, float] = {}
+        self.best_ckpt: dict[str, str] = {}
+        self.last_ckpt: str | None = None
+        self._pending_delete: list[str] = []
+
+        # Runtime.
+        self._ctx: Any = None
+        self.out_dir: str | None = None
+        self.work_dir: str | None = None
+        self._saving: dict[str, Any] | None = None
+        self._loaded_ckpt: dict[str, Any] | None = None
+        self._pending_rng: dict[str, Any] | None = None
+        self._pending_grads: dict[str, torch.Tensor] | None = None
+        self._resave_step: int | None = None
+
+    # ------------------------------------------------------------------ rules
+    def _infer_rules(self, rules: list[str | None], keys: list[str]) -> dict[str, str]:
+        """MMEngine's ``_init_rule``: explicit rule, exact name, then substring matches."""
+        if len(rules) == 1:
+            rules = rules * len(keys)
+        out = {}
+        greater = {k.lower() for k in self.greater_keys}
+        less = {k.lower() for k in self.less_keys}
+        for rule, key in zip(rules, keys):
+            if rule is not None and rule not in self.rule_map:
+                raise ConfigError(f"must be 'greater', 'less' or None, got {rule!r}", path="rule")
+            if rule is None:
+                lc = key.lower()
+                if lc in greater:
+                    rule = "greater"
+                elif lc in less:
+                    rule = "less"
+                elif any(k in lc for k in greater):
+                    rule = "greater"
+                elif any(k in lc for k in less):
+                    rule = "less"
+                else:
+                    raise ConfigError(
+                        f"cannot infer whether a greater or smaller {key!r} is better",
+                        path="rule",
+                        fix=f"set rule='greater' or rule='less' (or add {key!r} to greater_keys/less_keys)",
+                    )
+            out[key] = rule
+        return out
+
+    # ------------------------------------------------------------------ wiring
+    def bind_context(self, ctx: Any) -> None:
+        """Receive the runtime's :class:`~lightning_runtime.context.RunContext`."""
+        self._ctx = ctx
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self._is_zero = trainer.is_global_zero
+        work_dir = os.fspath(self._ctx.work_dir) if self._ctx is not None else trainer.default_root_dir
+        self.work_dir = os.path.abspath(work_dir)
+        if self.out_dir_arg is None:
+            self.out_dir = self.work_dir
+        else:
+            self.out_dir = os.path.join(os.path.abspath(self.out_dir_arg), os.path.basename(self.work_dir.rstrip(os.sep)))
+        if stage == "fit" and self.save_best is not None:
+            from lightning.pytorch.utilities.model_helpers import is_overridden
+
+            if not is_overridden("validation_step", pl_module):
+                raise ConfigError(
+                    f"save_best={self.save_best} but the model has no validation_step, so no metric "
+                    "is ever computed",
+                    path="save_best",
+                    fix="remove save_best, or configure validation (val_dataloader, val_cfg, val_evaluator)",
+                )
+
+    def _max_iters(self, trainer: pl.Trainer) -> int | None:
+        loop = getattr(self._ctx, "train_loop", None)
+        if loop is not None and loop.max_iters:
+            return int(loop.max_iters)
+        if trainer.max_steps and trainer.max_steps > 0:
+            return trainer.max_steps * trainer.accumulate_grad_batches
+        if trainer.max_epochs and trainer.max_epochs > 0 and trainer.num_training_batches != inf:
+            return int(trainer.max_epochs * trainer.num_training_batches)
+        return None
+
+    def _max_epochs(self, trainer: pl.Trainer) -> int | None:
+        loop = getattr(self._ctx, "train_loop", None)
+        if loop is not None and loop.max_epochs:
+            return int(loop.max_epochs)
+        return trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else None
+
+    @staticmethod
+    def _every(count: int, n: int, start: int) -> bool:
+        dividend = count - start
+        return dividend % n == 0 if dividend >= 0 and n > 0 else False
+
+    @staticmethod
+    def _active(trainer: pl.Trainer) -> bool:
+        return not trainer.sanity_checking and not trainer.fast_dev_run and trainer.state.fn == TrainerFn.FITTING
+
+    # ------------------------------------------------------------------ saving moments
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.by_epoch or not self._active(trainer):
+            return
+        it = train_iter(trainer)  # MMEngine's runner.iter inside after_train_iter
+        if self._every(it + 1, self.interval, self.save_begin) or (
+            self.save_last and it + 1 == self._max_iters(trainer)
+        ):
+            self._save_regular(trainer, it + 1, dict(epoch=trainer.current_epoch, iter=it + 1))
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self.by_epoch or not self._active(trainer):
+            return
+        epoch = trainer.current_epoch
+        meta = dict(epoch=epoch + 1, iter=train_iter(trainer))
+        if self._every(epoch + 1, self.interval, self.save_begin) or (
+            self.save_last and epoch + 1 == self._max_epochs(trainer)
+        ):
+            self._save_regular(trainer, epoch + 1, meta)
+        elif self._resave_step is not None and self.last_ckpt is not None:
+            # MMEngine re-saves the latest regular checkpoint after a new best (so that it records
+            # the new best); its epoch checkpoint comes before validation, Lightning's after.
+            self._save_regular(trainer, self._resave_step, meta)
+        self._resave_step = None
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self.save_best or not self._active(trainer):
+            return
+        metrics = {k: v for k, v in trainer.callback_metrics.items()}
+        if self.by_epoch:
+            last = trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
+            cur_type, cur = "epoch", trainer.current_epoch + (1 if last else 0)
+        else:
+            cur_type, cur = "iter", train_iter(trainer)
+        if self.save_best == ["auto"]:
+            key = self._first_val_metric(trainer)
+            self.rules = self._infer_rules(self._rule_arg, [key])
+        ckpt_filename = self.filename_tmpl.format(cur)
+        updated = False
+        for key, rule in self.rules.items():
+            value = self._lookup(metrics, key)
+            score = float(value)
+            best = self.best_score.get(key, self.init_value_map[rule])
+            if not self.rule_map[rule](score, best):
+                continue
+            updated = True
+            self.best_score[key] = score
+            previous = self.best_ckpt.get(key)
+            name = f"best_{key}_{ckpt_filename}".replace("/", "_")
+            path = os.path.join(self.out_dir or "", name)
+            self.best_ckpt[key] = path
+            meta = dict(epoch=trainer.current_epoch, iter=train_iter(trainer))
+            self._save(trainer, path, meta, full=False)
+            if previous and previous != path and trainer.is_global_zero and os.path.isfile(previous):
+                os.remove(previous)
+                self._info(f"The previous best checkpoint {previous} is removed")
+            self._info(f"The best checkpoint with {score:0.4f} {key} at {cur} {cur_type} is saved to {name}.")
+        if updated and self.last_ckpt is not None:
+            if self.by_epoch and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+                self._resave_step = cur  # done in on_train_epoch_end, after Lightning's epoch ends
+            else:
+                self._save_regular(trainer, cur, dict(epoch=trainer.current_epoch, iter=train_iter(trainer)))
+
+    def _first_val_metric(self, trainer: pl.Trainer) -> str:
+        results = getattr(trainer.fit_loop.epoch_loop.val_loop, "_results", None)
+        names = [str(k).split(".", 1)[1] for k in (results.keys() if results is not None else []) if "." in str(k)]
+        if not names:
+            raise ConfigError(
+                "save_best='auto' but the validation logged no metric",
+                path="save_best",
+                fix="log validation metrics with self.log(...) or name the metric in save_best",
+            )
+        return names[0]
+
+    def _lookup(self, metrics: dict[str, Any], key: str) -> Any:
+        for name in (key, f"val/{key}", f"val_{key}", f"val.{key}"):
+            if name in metrics:
+                return metrics[name]
+        raise ConfigError(
+            f"save_best metric {key!r} was not logged by validation; logged metrics: "
+            f"{sorted(metrics) or 'none'}",
+            path="save_best",
+            fix="use one of the logged names (also found as 'val/<name>'), or log it in validation",
+        )
+
+    # ------------------------------------------------------------------ writing
+    _is_zero = True
+
+    def _info(self, msg: str) -> None:
+        if self._is_zero:
+            log.info(msg)
+
+    def _save_regular(self, trainer: pl.Trainer, step: int, meta: dict[str, Any]) -> None:
+        """MMEngine's ``_save_checkpoint_with_step``, deleting old files only after the new one."""
+        to_delete: list[str] = []
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+            while len(self.keep_ckpt_ids) >= self.max_keep_ckpts:
+                to_delete.append(self._path(self.keep_ckpt_ids.popleft()))
+            self.keep_ckpt_ids.append(step)
+        path = self._path(step)
+        self._pending_delete = [p for p in to_delete if p != path]
+        self.last_ckpt = path
+        self._info(f"Saving checkpoint at {step} {'epochs' if self.by_epoch else 'iterations'}")
+        self._save(trainer, path, meta, full=True)
+        if trainer.is_global_zero:
+            write_last_checkpoint(self.work_dir or self.out_dir or ".", path)
+            for old in self._pending_delete:
+                if os.path.isfile(old):
+                    os.remove(old)
+        self._pending_delete = []
+
+    def _path(self, step: int) -> str:
+        return os.path.join(self.out_dir or "", self.filename_tmpl.format(step))
+
+    def _save(self, trainer: pl.Trainer, path: str, meta: dict[str, Any], *, full: bool) -> None:
+        self._saving = dict(
+            meta=meta,
+            optimizer=full and self.save_optimizer,
+            scheduler=full and self.save_param_scheduler,
+        )
+        try:
+            trainer.save_checkpoint(path)
+        finally:
+            self._saving = None
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
+        meta = dict(self._saving["meta"]) if self._saving else dict(epoch=trainer.current_epoch, iter=train_iter(trainer))
+        meta["time"] = time.strftime("%Y%m%d_%H%M%S", time.localtime())
+        if self._ctx is not None:
+            meta["experiment_name"] = getattr(self._ctx, "experiment_name", None)
+        checkpoint["meta"] = meta
+        checkpoint["rng_states"] = _rng_states()
+        grads = self._accumulated_grads(trainer, pl_module)
+        if grads:
+            checkpoint["accumulated_grads"] = grads
+        if self._saving is not None:
+            if not self._saving["optimizer"]:
+                checkpoint.pop("optimizer_states", None)
+                checkpoint.pop("accumulated_grads", None)
+            if not self._saving["scheduler"]:
+                checkpoint.pop("lr_schedulers", None)
+
+    @staticmethod
+    def _accumulated_grads(trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, torch.Tensor]:
+        """Gradients of an unfinished accumulation window (lost otherwise on resume)."""
+        if trainer.accumulate_grad_batches <= 1 or trainer.state.fn != TrainerFn.FITTING:
+            return {}
+        loop = trainer.fit_loop.epoch_loop
+        if not loop._should_accumulate():
+            return {}
+        return {n: p.grad.detach().clone() for n, p in pl_module.named_parameters() if p.grad is not None}
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "keep_ckpt_ids": list(self.keep_ckpt_ids),
+            "best_score": dict(self.best_score),
+            "best_ckpt": dict(self.best_ckpt),
+            "last_ckpt": self.last_ckpt,
+            "pending_delete": list(self._pending_delete),
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.keep_ckpt_ids = deque(int(s) for s in state_dict.get("keep_ckpt_ids", []))
+        self.best_score = dict(state_dict.get("best_score", {}))
+        self.best_ckpt = dict(state_dict.get("best_ckpt", {}))
+        self.last_ckpt = state_dict.get("last_ckpt")
+        self._pending_delete = list(state_dict.get("pending_delete", []))
+
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
+        self._loaded_ckpt = checkpoint
+        self._pending_rng = checkpoint.get("rng_states")
+        self._pending_grads = checkpoint.get("accumulated_grads")
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        ckpt, self._loaded_ckpt = self._loaded_ckpt, None
+        if ckpt is None:
+            return
+        # Checkpoints saved with save_optimizer/save_param_scheduler=False: resume with fresh
+        # states, as MMEngine does, instead of Lightning's KeyError.
+        if "optimizer_states" not in ckpt:
+            ckpt["optimizer_states"] = [trainer.strategy.optimizer_state(o) for o in trainer.optimizers]
+            self._warn("has no optimizer state (save_optimizer=False): the optimizer starts fresh")
+        if "lr_schedulers" not in ckpt:
+            ckpt["lr_schedulers"] = [c.scheduler.state_dict() for c in trainer.lr_scheduler_configs]
+            self._warn("has no lr-scheduler state (save_param_scheduler=False): schedules restart from 0")
+
+    def _warn(self, what: str) -> None:
+        from lightning.pytorch.utilities import rank_zero_warn
+
+        rank_zero_warn(f"The checkpoint being resumed {what}; the run will not match an uninterrupted one.")
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._pending_rng is not None:
+            _set_rng_states(self._pending_rng)
+            self._pending_rng = None
+        if self._pending_grads:
+            params = dict(pl_module.named_parameters())
+            for name, grad in self._pending_grads.items():
+                if name in params:
+                    params[name].grad = grad.to(params[name].device, params[name].dtype)
+        self._pending_grads = None
+        if trainer.is_global_zero:
+            for old in self._pending_delete:  # killed between a save and its clean-up
+                if os.path.isfile(old):
+                    os.remove(old)
+            # MMEngine's before_train: fewer kept checkpoints than the resumed run had.
+            while self.max_keep_ckpts > 0 and len(self.keep_ckpt_ids) > self.max_keep_ckpts:
+                old = self._path(self.keep_ckpt_ids.popleft())
+                if os.path.isfile(old):
+                    os.remove(old)
+        self._pending_delete = []
+        self._info(f"Checkpoints will be saved to {self.out_dir}.")
+
+    # ------------------------------------------------------------------ publishing
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.published_keys is None or not trainer.is_global_zero:
+            return
+        targets = []
+        if self.save_last and self.last_ckpt is not None:
+            targets.append(self.last_ckpt)
+        targets.extend(p for p in self.best_ckpt.values() if p)
+        for path in targets:
+            if os.path.isfile(path):
+                self._publish(path)
+
+    def _publish(self, path: str) -> str:
+        checkpoint = safe_load(path)
+        assert self.published_keys is not None
+        removed = [k for k in list(checkpoint) if k not in self.published_keys]
+        for key in removed:
+            checkpoint.pop(key)
+        if removed:
+            self._info(f"Key {removed} will be removed because they are not found in published_keys.")
+        import io
+
+        buf = io.BytesIO()
+        torch.save(checkpoint, buf)
+        sha = hashlib.sha256(buf.getvalue()).hexdigest()
+        final = str(Path(path).with_suffix("")) + f"-{sha[:8]}.pth"
+        atomic_save(checkpoint, final)
+        self._info(f"The checkpoint ({path}) is published to {final}.")
+        return final

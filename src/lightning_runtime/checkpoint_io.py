@@ -1,0 +1,250 @@
+"""Crash-safe checkpoint files: atomic writes, safe loads, validity checks.
+
+A checkpoint is written to a temporary file *in the same directory*, flushed, ``fsync``-ed and then
+renamed over the final name with :func:`os.replace` (atomic on POSIX and Windows), after which the
+directory itself is ``fsync``-ed. A process killed at any moment therefore leaves either the old
+file, the new complete file, or a stray ``.<name>.tmp-*`` file that nothing ever loads; never a
+truncated ``iter_2000.pth``. The ``last_checkpoint`` text file is written the same way and only
+after the checkpoint it names is complete.
+
+Loading goes through ``torch.load(weights_only=True)``: tensors, containers and plain Python
+values only. A file that needs arbitrary unpickling (a pickled ``nn.Module``, a custom class) is
+refused with :class:`UnsafeCheckpointError`, which names the explicit opt-in ``weights_only=False``
+(for files you trust).
+
+Example:
+    >>> import torch, tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> atomic_save({"w": torch.ones(2)}, os.path.join(d, "iter_1.pth"))
+    >>> is_complete_checkpoint(os.path.join(d, "iter_1.pth"))
+    True
+    >>> safe_load(os.path.join(d, "iter_1.pth"))["w"].tolist()
+    [1.0, 1.0]
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+__all__ = [
+    "AtomicCheckpointIO",
+    "UnsafeCheckpointError",
+    "CorruptCheckpointError",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "atomic_save",
+    "safe_load",
+    "is_complete_checkpoint",
+    "LAST_CHECKPOINT_FILE",
+    "write_last_checkpoint",
+    "read_last_checkpoint",
+]
+
+LAST_CHECKPOINT_FILE = "last_checkpoint"
+"""Name of the text file in ``work_dir`` holding the absolute path of the latest checkpoint."""
+
+_TMP_MARK = ".tmp-"
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint needs arbitrary unpickling, which ``weights_only=True`` refuses."""
+
+
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint file is truncated or damaged (e.g. a write killed half-way)."""
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows cannot open directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some filesystems refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | Callable[[io.BufferedWriter], None]) -> None:
+    """Write ``data`` to ``path`` atomically (temp file + flush + fsync + ``os.replace``).
+
+    Args:
+        path: Final file name. Its directory is created when missing.
+        data: The bytes, or a function writing them into the open binary file.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}{_TMP_MARK}", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if callable(data):
+                data(f)  # type: ignore[arg-type]
+            else:
+                f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(directory)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_save(obj: Any, path: str | os.PathLike[str]) -> None:
+    """``torch.save(obj, path)`` made atomic: the file appears complete or not at all."""
+    atomic_write_bytes(path, lambda f: torch.save(obj, f))
+
+
+def is_complete_checkpoint(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a whole, undamaged ``torch.save`` file.
+
+    The zip container ``torch.save`` writes is checked end to end (central directory and the CRC of
+    every record), which catches truncation and corrupted bytes without unpickling anything. A
+    legacy (non-zip) file is checked by loading it with ``weights_only=True``.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return False
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                return zf.testzip() is None and any(n.endswith("data.pkl") for n in zf.namelist())
+        torch.load(path, map_location="cpu", weights_only=True)
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not usable"
+        return False
+
+
+def safe_load(
+    path: str | os.PathLike[str],
+    *,
+    map_location: Any = "cpu",
+    weights_only: bool = True,
+) -> Any:
+    """Load a checkpoint with ``torch.load(weights_only=True)`` unless told otherwise.
+
+    Args:
+        path: The checkpoint file.
+        map_location: Passed to ``torch.load`` (default ``'cpu'``).
+        weights_only: ``False`` is the explicit opt-in to arbitrary unpickling; use it only for
+            files you trust.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        UnsafeCheckpointError: the file needs arbitrary unpickling and ``weights_only`` is True.
+        CorruptCheckpointError: the file is truncated or damaged.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint file not found: {path}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=weights_only)
+    except pickle.UnpicklingError as exc:
+        if weights_only and "weights_only" in str(exc):
+            raise UnsafeCheckpointError(
+                f"{path} cannot be loaded with torch.load(weights_only=True): it contains objects "
+                "other than tensors and plain Python values (first problem: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}). Refusing to run "
+                "arbitrary code from a checkpoint. If you trust this file, opt in explicitly with "
+                "weights_only=False (load_weights(..., weights_only=False) for load_from, "
+                "AtomicCheckpointIO(weights_only=False) for resume)."
+            ) from exc
+        raise CorruptCheckpointError(f"{path} is not a readable checkpoint: {exc}") from exc
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
+        if not is_complete_checkpoint(path):
+            raise CorruptCheckpointError(
+                f"{path} is truncated or corrupt ({exc}); it was probably being written when the "
+                "process died. Delete it, or resume from an older checkpoint."
+            ) from exc
+        raise
+
+
+def write_last_checkpoint(work_dir: str | os.PathLike[str], ckpt_path: str | os.PathLike[str]) -> Path:
+    """Atomically write ``work_dir/last_checkpoint`` holding the absolute ``ckpt_path`` (as MMEngine)."""
+    target = Path(work_dir) / LAST_CHECKPOINT_FILE
+    atomic_write_text(target, os.path.abspath(os.fspath(ckpt_path)))
+    return target
+
+
+def read_last_checkpoint(work_dir: str | os.PathLike[str]) -> str | None:
+    """The path written in ``work_dir/last_checkpoint``, or ``None`` when there is none."""
+    target = Path(work_dir) / LAST_CHECKPOINT_FILE
+    try:
+        text = target.read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return None
+    return text or None
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning ``CheckpointIO`` that writes atomically and loads with ``weights_only=True``.
+
+    Pass it to the Trainer (``plugins=[AtomicCheckpointIO()]``); ``Runtime`` does so. Only local
+    paths are supported (``s3://`` and other fsspec URLs raise ``ValueError``).
+
+    Args:
+        weights_only: Default for loading. ``False`` is the explicit opt-in to arbitrary unpickling
+            when resuming from a checkpoint you trust.
+
+    Example:
+        >>> import lightning as L
+        >>> trainer = L.Trainer(plugins=[AtomicCheckpointIO()], logger=False)  # doctest: +SKIP
+    """
+
+    def __init__(self, weights_only: bool = True) -> None:
+        super().__init__()
+        self.weights_only = weights_only
+
+    @staticmethod
+    def _local(path: Any) -> str:
+        text = os.fspath(path)
+        if "://" in text and not text.startswith("file://"):
+            raise ValueError(
+                f"AtomicCheckpointIO writes local files only, got {text!r}; save to a local work_dir "
+                "(and sync it elsewhere afterwards) or use Lightning's TorchCheckpointIO for remote URLs"
+            )
+        return text[len("file://"):] if text.startswith("file://") else text
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        """Write ``checkpoint`` to ``path`` atomically."""
+        if storage_options is not None:
+            raise TypeError("AtomicCheckpointIO.save_checkpoint takes no storage_options")
+        atomic_save(checkpoint, self._local(path))
+
+    def load_checkpoint(
+        self,
+        path: Any,
+        map_location: Any = lambda storage, loc: storage,
+        weights_only: bool | None = None,
+    ) -> dict[str, Any]:
+        """Load with ``weights_only=True`` (unless this plugin or the caller opted out)."""
+        wo = self.weights_only if weights_only is None else weights_only
+        return safe_load(self._local(path), map_location=map_location, weights_only=wo)
+
+    def remove_checkpoint(self, path: Any) -> None:
+        """Delete ``path`` when it exists."""
+        try:
+            os.remove(self._local(path))
+        except FileNotFoundError:
+            pass
