@@ -63,6 +63,12 @@ class StaticGradScaler(torch.amp.GradScaler):
         super().update(self.static_scale if new_scale is None else new_scale)
 
 
+def _tag(scaler: torch.amp.GradScaler, kwargs: dict[str, Any]) -> torch.amp.GradScaler:
+    # The constructor arguments, readable even where a CUDA scaler disabled itself (no CUDA).
+    scaler.scaler_kwargs = kwargs  # type: ignore[attr-defined]
+    return scaler
+
+
 def build_grad_scaler(loss_scale: Any, device: str = "cuda", *, path: str = "optim_wrapper.loss_scale") -> torch.amp.GradScaler:
     """The GradScaler MMEngine's ``AmpOptimWrapper`` builds for ``loss_scale``.
 
@@ -72,12 +78,12 @@ def build_grad_scaler(loss_scale: Any, device: str = "cuda", *, path: str = "opt
         (100, 1024.0)
     """
     if loss_scale == "dynamic":
-        return torch.amp.GradScaler(device=device)
+        return _tag(torch.amp.GradScaler(device=device), {})
     if isinstance(loss_scale, (int, float)) and not isinstance(loss_scale, bool):
         # MMEngine accepts only float (an int raises TypeError there); 512 and 512. mean the same here.
         if loss_scale <= 0:
             raise ConfigError(f"must be > 0, got {loss_scale!r}", path=path)
-        return StaticGradScaler(device=device, init_scale=float(loss_scale))
+        return _tag(StaticGradScaler(device=device, init_scale=float(loss_scale)), {"init_scale": float(loss_scale)})
     if isinstance(loss_scale, Mapping):
         allowed = ("init_scale", "growth_factor", "backoff_factor", "growth_interval", "enabled")
         for key in loss_scale:
@@ -88,7 +94,7 @@ def build_grad_scaler(loss_scale: Any, device: str = "cuda", *, path: str = "opt
                     candidates=did_you_mean(key, allowed),
                     expected=", ".join(allowed),
                 )
-        return torch.amp.GradScaler(device=device, **dict(loss_scale))
+        return _tag(torch.amp.GradScaler(device=device, **dict(loss_scale)), dict(loss_scale))
     raise ConfigError(
         f"must be 'dynamic', a number or a dict of GradScaler arguments, got {loss_scale!r}",
         path=path,

@@ -1,0 +1,179 @@
+"""Runtime end to end on CPU: work_dir layout, seeds, load_from, resume, lr vs MMEngine, key errors."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from runtime_helpers import NO_HOOKS, QUIET, Boring, loader, make_cfg  # noqa: E402
+
+from lightning_runtime.errors import ConfigError
+from lightning_runtime.runtime import Runtime
+from lightning_runtime.runtime_env import plan_env
+
+QUIET_LOG = {k: v for k, v in QUIET.items() if k != "logger"}
+ITER5 = dict(by_epoch=False, max_iters=5, val_interval=100)
+
+
+def test_trainer_kwargs_table(tmp_path):
+    rt = Runtime(make_cfg(tmp_path, train_cfg=dict(type="IterBasedTrainLoop", max_iters=8, val_interval=4),
+                          val_cfg=dict(type="ValLoop"), env_cfg=dict(cudnn_benchmark=True),
+                          randomness=dict(seed=3, deterministic=True), default_scope="mmseg",
+                          model=dict(type="EncoderDecoder"), crop_size=(512, 512), train_dataloader=dict(batch_size=2)))
+    kw = rt.trainer_kwargs()
+    assert (kw["max_steps"], kw["max_epochs"], kw["num_sanity_val_steps"]) == (8, -1, 0)
+    assert kw["deterministic"] is True and kw["benchmark"] is False
+    assert kw["devices"] == 1 and kw["default_root_dir"] == str(tmp_path)
+    assert [type(p).__name__ for p in kw["plugins"]] == ["AtomicCheckpointIO"]
+
+
+def test_work_dir_layout(tmp_path):
+    rt = Runtime(make_cfg(tmp_path, train_cfg=ITER5, val_cfg=dict(type="ValLoop"),
+                          visualizer=dict(type="SegLocalVisualizer", name="visualizer",
+                                          vis_backends=[dict(type="LocalVisBackend"), dict(type="TensorboardVisBackend")])))
+    rt.fit(Boring(), loader(5), loader(1), **QUIET_LOG)
+    ts = rt.ctx.timestamp
+    files = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
+    assert f"{ts}/{ts}.log" in files
+    assert f"{ts}/vis_data/metrics.csv" in files
+    assert any(f.startswith(f"{ts}/vis_data/events.out.tfevents") for f in files)
+
+
+def test_default_work_dir_is_work_dirs_config_stem(tmp_path):
+    from lightning_runtime import load_config
+
+    cfg_file = tmp_path / "my_seg_cfg.py"
+    cfg_file.write_text("train_cfg = dict(by_epoch=False, max_iters=5)\n")
+    rt = Runtime(load_config(str(cfg_file)))
+    assert rt.ctx.work_dir == Path("work_dirs/my_seg_cfg")
+
+
+def test_missing_optional_logger_dependency():
+    import importlib.util
+
+    if importlib.util.find_spec("wandb") is not None:
+        pytest.skip("wandb installed")
+    rt = Runtime(dict(work_dir="/tmp/x", visualizer=dict(vis_backends=[dict(type="WandbVisBackend")])))
+    with pytest.raises(ConfigError, match="pip install wandb"):
+        rt.trainer_kwargs()
+
+
+@pytest.mark.parametrize("rank,diff,expected", [("0", True, 10), ("1", True, 11), ("1", False, 10)])
+def test_seed_per_rank(monkeypatch, rank, diff, expected):
+    monkeypatch.setenv("RANK", rank)
+    rt = Runtime(dict(work_dir="/tmp/x", launcher="pytorch", env_cfg=dict(dist_cfg=dict(backend="gloo")),
+                      randomness=dict(seed=10, diff_rank_seed=diff)))
+    assert rt.seed == expected
+    first = torch.rand(1)
+    torch.manual_seed(expected)
+    assert torch.equal(first, torch.rand(1))
+
+
+def test_ddp_strategy_from_launcher_and_model_wrapper_cfg(monkeypatch):
+    kw = plan_env(dict(launcher="pytorch", env_cfg=dict(dist_cfg=dict(backend="nccl", timeout=600)),
+                       model_wrapper_cfg=dict(find_unused_parameters=True), sync_bn="torch"))
+    s = kw["strategy"]
+    assert s._ddp_kwargs == {"broadcast_buffers": False, "find_unused_parameters": True}
+    assert s._process_group_backend == "gloo"  # nccl without CUDA: gloo
+    assert s._timeout.total_seconds() == 600 and kw["sync_batchnorm"] is True
+
+
+@pytest.mark.parametrize(
+    "cfg,path",
+    [
+        (dict(env_cfg=dict(cudnn_benchmrk=True)), "env_cfg.cudnn_benchmrk"),
+        (dict(env_cfg=dict(dist_cfg=dict(backnd="gloo"))), "env_cfg.dist_cfg.backnd"),
+        (dict(launcher="torchrun"), "launcher"),
+        (dict(randomness=dict(sed=1)), "randomness.sed"),
+        (dict(auto_scale_lr=dict(base_batch_sz=16, enable=True)), "auto_scale_lr.base_batch_sz"),
+        (dict(log_processor=dict(window_sise=10)), "log_processor.window_sise"),
+        (dict(log_level="LOUD"), "log_level"),
+        (dict(sync_bn="mmcv"), "sync_bn"),
+    ],
+)
+def test_unknown_keys_are_errors_with_path(cfg, path):
+    with pytest.raises(ConfigError) as err:
+        Runtime(dict(work_dir="/tmp/x", **cfg))
+    assert err.value.path == path
+
+
+def test_load_from_mmengine_pth(tmp_path):
+    src = Boring()
+    pth = tmp_path / "mm.pth"
+    torch.save({"meta": {"epoch": 3, "iter": 300}, "state_dict": src.state_dict()}, pth)
+    rt = Runtime(make_cfg(tmp_path, train_cfg=dict(by_epoch=False, max_iters=1, val_interval=10),
+                          load_from=str(pth), optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.0))))
+    dst = Boring(rt)
+    rt.fit(dst, loader(1), **QUIET)
+    assert torch.equal(dst.layer.weight, src.layer.weight) and rt.ctx.extra["resume_from"] is None
+
+
+def test_resume_from_last_checkpoint_continues_at_iteration(tmp_path):
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from lightning_runtime.checkpoint_io import write_last_checkpoint
+
+    cfg = make_cfg(tmp_path, train_cfg=dict(by_epoch=False, max_iters=6, val_interval=3), val_cfg=dict(type="ValLoop"),
+                   optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)), resume=True)
+    # first run: resume=True with no checkpoint yet starts fresh; stop after 4 iterations
+    rt = Runtime(cfg)
+    ck = ModelCheckpoint(dirpath=tmp_path, filename="iter_{step}", every_n_train_steps=4, save_top_k=-1)
+    rt.fit(Boring(rt), loader(4), loader(1), callbacks=[ck], **{**QUIET, "enable_checkpointing": True, "max_steps": 4})
+    assert rt.ctx.extra["resume_from"] is None
+    write_last_checkpoint(tmp_path, tmp_path / "iter_step=4.ckpt")
+    # second run resumes at iteration 4: trains 5 and 6, validates at 6 only
+    rt2 = Runtime(cfg)
+    m = Boring(rt2)
+    trainer = rt2.fit(m, loader(4), loader(1), **QUIET)
+    assert rt2.ctx.extra["resume_from"].endswith("iter_step=4.ckpt")
+    assert m.steps == 2 and trainer.global_step == 6 and m.val_iters == [6]
+
+
+def test_lr_matches_mmengine_schedulers(tmp_path):
+    from lightning_runtime.registry import HOOKS
+
+    if "ParamSchedulerHook" not in HOOKS:
+        pytest.skip("ParamSchedulerHook not available yet")
+    from mmengine.optim.scheduler import LinearLR, PolyLR
+
+    sched = [dict(type="LinearLR", by_epoch=False, start_factor=0.1, begin=0, end=4),
+             dict(type="PolyLR", eta_min=1e-4, power=0.9, begin=4, end=12, by_epoch=False)]
+    hooks = {k: v for k, v in NO_HOOKS.items() if k != "param_scheduler"}
+    rt = Runtime(make_cfg(tmp_path, train_cfg=dict(by_epoch=False, max_iters=12, val_interval=100),
+                          optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.01)), param_scheduler=sched,
+                          default_hooks=hooks))
+    m = Boring(rt)
+    rt.fit(m, loader(5), **QUIET)
+    opt = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.01)
+    ref_s = [LinearLR(opt, start_factor=0.1, begin=0, end=4, by_epoch=False),
+             PolyLR(opt, eta_min=1e-4, power=0.9, begin=4, end=12, by_epoch=False)]
+    ref = []
+    for _ in range(12):
+        ref.append(opt.param_groups[0]["lr"])
+        opt.step()
+        for s in ref_s:
+            s.step()
+    assert m.lrs == pytest.approx(ref, rel=1e-12, abs=1e-15)
+
+
+def test_auto_scale_lr(tmp_path):
+    rt = Runtime(make_cfg(tmp_path, train_cfg=dict(by_epoch=False, max_iters=1, val_interval=10),
+                          optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.01)),
+                          auto_scale_lr=dict(base_batch_size=16, enable=True)))
+    m = Boring(rt)
+    rt.fit(m, loader(2, batch_size=4), **QUIET)
+    assert rt.ctx.extra["auto_scale_lr_ratio"] == 0.25 and m.lrs[0] == pytest.approx(0.0025)
+
+
+def test_mmengine_sampler_disables_lightning_distributed_sampler():
+    from lightning_runtime.runtime_support import has_mmengine_sampler
+    from torch.utils.data import DataLoader, DistributedSampler
+
+    ds = list(range(8))
+    dl = DataLoader(ds, sampler=DistributedSampler(ds, num_replicas=2, rank=0))
+    assert has_mmengine_sampler(dl) and not has_mmengine_sampler(DataLoader(ds))
