@@ -1,0 +1,84 @@
+"""``EarlyStoppingHook`` -> Lightning's ``EarlyStopping``, with MMEngine's arguments.
+
+``rule`` is ``'greater'``/``'less'`` (Lightning's ``mode='max'/'min'``), inferred from the
+monitor name as MMEngine does (``mIoU``, ``acc``, ... -> greater; ``loss`` -> less).
+``min_delta`` (MMEngine default 0.1), ``patience`` (5), ``check_finite``, ``stopping_threshold``
+mean the same; ``strict=False`` (MMEngine's default) warns and skips when the metric is missing.
+The check runs after each validation, as MMEngine's ``after_val_epoch``.
+
+Divergence: an improvement of exactly ``min_delta`` resets patience in MMEngine but not in
+Lightning (``current - min_delta > best``).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from lightning.pytorch.callbacks import EarlyStopping
+
+from ..errors import ConfigError
+from ..registry import HOOKS
+
+__all__ = ["EarlyStoppingHook"]
+
+_GREATER = ["acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc"]
+_LESS = ["loss"]
+
+
+def infer_rule(monitor: str) -> str:
+    """MMEngine's ``EarlyStoppingHook._init_rule``."""
+    greater = {k.lower() for k in _GREATER}
+    less = {k.lower() for k in _LESS}
+    name = monitor.lower()
+    if name in greater:
+        return "greater"
+    if name in less:
+        return "less"
+    if any(k in name for k in greater):
+        return "greater"
+    if any(k in name for k in less):
+        return "less"
+    raise ConfigError(
+        f"cannot infer whether {monitor!r} should grow or shrink",
+        path="rule",
+        fix="set rule='greater' or rule='less'",
+    )
+
+
+@HOOKS.register_module()
+class EarlyStoppingHook(EarlyStopping):
+    """Stop training when a validation metric stops improving (MMEngine's arguments).
+
+    Example:
+        >>> hook = EarlyStoppingHook(monitor="mIoU", patience=3)
+        >>> hook.mode, hook.rule, hook.priority
+        ('max', 'greater', 'LOWEST')
+    """
+
+    priority = "LOWEST"
+
+    def __init__(
+        self,
+        monitor: str,
+        rule: Optional[str] = None,
+        min_delta: float = 0.1,
+        strict: bool = False,
+        check_finite: bool = True,
+        patience: int = 5,
+        stopping_threshold: Optional[float] = None,
+    ) -> None:
+        if rule is None:
+            rule = infer_rule(monitor)
+        if rule not in ("greater", "less"):
+            raise ConfigError(f"rule must be 'greater' or 'less', got {rule!r}", path="rule")
+        self.rule = rule
+        super().__init__(
+            monitor=monitor,
+            min_delta=min_delta,
+            patience=patience,
+            mode="max" if rule == "greater" else "min",
+            strict=strict,
+            check_finite=check_finite,
+            stopping_threshold=stopping_threshold,
+            check_on_train_epoch_end=False,
+        )
