@@ -63,6 +63,10 @@ def _import_object(dotted: str) -> Any:
     return getattr(module, attr, None)
 
 
+def _is_builtin(obj: Any) -> bool:
+    return str(getattr(obj, "__module__", "")).startswith("lightning_runtime.")
+
+
 class Registry:
     """A name -> class table with MMEngine's registration API.
 
@@ -115,6 +119,19 @@ class Registry:
         for key in names:
             existing = self._module_dict.get(key)
             if existing is not None and existing is not obj and not force:
+                if _is_builtin(existing) and not _is_builtin(obj):
+                    # A user's class shadows a built-in of the same name, as a downstream project's
+                    # registry shadows MMEngine's (e.g. MMSeg's LearningRateDecayOptimizerConstructor).
+                    import warnings
+
+                    warnings.warn(
+                        f"{key!r} from {getattr(obj, '__module__', '?')} replaces the built-in "
+                        f"{self.name} of that name",
+                        UserWarning,
+                        stacklevel=4,
+                    )
+                    self._module_dict[key] = obj
+                    continue
                 raise KeyError(
                     f"{key!r} is already registered in the {self.name} registry "
                     f"(by {existing.__module__}); pass force=True to replace it"

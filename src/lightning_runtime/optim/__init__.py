@@ -1,0 +1,36 @@
+"""Optimizers from MMEngine ``optim_wrapper`` configs (no Lightning imports).
+
+``build_optimizer(model, cfg)`` returns a torch optimizer with MMEngine's per-parameter lr /
+weight decay (``paramwise_cfg``, layer decay) in merged, named param groups;
+``parse_optim_wrapper(cfg)`` returns what the Trainer must do (AMP, clipping, accumulation).
+Importing this package registers the ``torch.optim`` optimizers in ``OPTIMIZERS``, the
+constructors in ``OPTIM_WRAPPER_CONSTRUCTORS`` and ``OptimWrapper``/``AmpOptimWrapper`` in
+``OPTIM_WRAPPERS``.
+"""
+
+from __future__ import annotations
+
+from ..registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
+from .builder import build_optimizer, register_torch_optimizers
+from .constructor import DefaultOptimWrapperConstructor
+from .layer_decay import LayerDecayOptimizerConstructor, LearningRateDecayOptimizerConstructor
+from .spec import OptimWrapperSpec, parse_optim_wrapper
+from .wrappers import AmpOptimWrapper, OptimWrapper
+
+__all__ = [
+    "build_optimizer",
+    "parse_optim_wrapper",
+    "OptimWrapperSpec",
+    "DefaultOptimWrapperConstructor",
+    "LearningRateDecayOptimizerConstructor",
+    "LayerDecayOptimizerConstructor",
+    "OptimWrapper",
+    "AmpOptimWrapper",
+]
+
+TORCH_OPTIMIZERS = register_torch_optimizers()
+for _cls in (DefaultOptimWrapperConstructor, LearningRateDecayOptimizerConstructor, LayerDecayOptimizerConstructor):
+    OPTIM_WRAPPER_CONSTRUCTORS.register_module(module=_cls, force=True)
+for _cls in (OptimWrapper, AmpOptimWrapper):
+    OPTIM_WRAPPERS.register_module(module=_cls, force=True)
+del _cls

@@ -1,0 +1,71 @@
+"""``OptimWrapper`` / ``AmpOptimWrapper``: MMEngine's names, registered in ``OPTIM_WRAPPERS``.
+
+Here they only *hold* the optimizer and the wrapper settings: backward, loss scaling, clipping and
+accumulation are done by the Lightning Trainer (see :func:`~lightning_runtime.optim.parse_optim_wrapper`).
+They exist so that ``type='AmpOptimWrapper'`` resolves and so that a constructor written for
+MMEngine whose ``__call__`` ends with ``OPTIM_WRAPPERS.build(cfg, default_args=dict(optimizer=...))``
+still works: :func:`~lightning_runtime.optim.build_optimizer` unwraps ``.optimizer``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+__all__ = ["OptimWrapper", "AmpOptimWrapper"]
+
+
+class OptimWrapper:
+    """A record of an optimizer and MMEngine's wrapper settings (no training logic).
+
+    Args:
+        optimizer: The torch optimizer.
+        accumulative_counts: Gradient accumulation steps.
+        clip_grad: Gradient clipping settings, as in MMEngine.
+    """
+
+    def __init__(
+        self, optimizer: torch.optim.Optimizer, accumulative_counts: int = 1, clip_grad: dict | None = None
+    ) -> None:
+        self.optimizer = optimizer
+        self.accumulative_counts = accumulative_counts
+        self.clip_grad = clip_grad
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        """The optimizer's param groups."""
+        return self.optimizer.param_groups
+
+    def get_lr(self) -> dict[str, list[float]]:
+        """``{'lr': [lr of each group]}`` as MMEngine's wrapper returns it."""
+        return {"lr": [group["lr"] for group in self.param_groups]}
+
+    def get_momentum(self) -> dict[str, list[float]]:
+        """``{'momentum': [...]}`` (``betas[0]`` for Adam-style optimizers), as MMEngine."""
+        out = []
+        for group in self.param_groups:
+            if "momentum" in group:
+                out.append(group["momentum"])
+            elif "betas" in group:
+                out.append(group["betas"][0])
+            else:
+                out.append(0)
+        return {"momentum": out}
+
+
+class AmpOptimWrapper(OptimWrapper):
+    """``OptimWrapper`` asking for mixed precision (MMEngine's arguments; the Trainer applies them).
+
+    Args:
+        loss_scale: ``'dynamic'``, a float or a dict of ``GradScaler`` arguments.
+        dtype: ``'float16'`` / ``'bfloat16'`` (or the torch dtype); ``None`` means float16.
+        use_fsdp: MMEngine's flag for a sharded grad scaler (the FSDP strategy handles it here).
+        **kwargs: ``optimizer``, ``accumulative_counts``, ``clip_grad``.
+    """
+
+    def __init__(self, loss_scale: Any = "dynamic", dtype: Any = None, use_fsdp: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.loss_scale = loss_scale
+        self.dtype = dtype
+        self.use_fsdp = use_fsdp
