@@ -45,13 +45,25 @@ _FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 _DATEFMT = "%Y/%m/%d %H:%M:%S"
 
 
+class _ConsoleHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is now (pytest's capture, notebooks, redirections)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def get_logger() -> logging.Logger:
     """The ``lightning_runtime`` logger at INFO, with a console handler if it has none."""
     logger = logging.getLogger(LOGGER_NAME)
     if logger.level == logging.NOTSET or logger.level > logging.INFO:
         logger.setLevel(logging.INFO)
     if not any(getattr(h, "_lightning_runtime_console", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _ConsoleHandler()
         handler.setFormatter(logging.Formatter(_FORMAT, _DATEFMT))
         handler._lightning_runtime_console = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
