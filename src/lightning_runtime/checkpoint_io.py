@@ -46,6 +46,7 @@ __all__ = [
     "safe_load",
     "is_complete_checkpoint",
     "LAST_CHECKPOINT_FILE",
+    "TMP_MARK",
     "write_last_checkpoint",
     "read_last_checkpoint",
 ]
@@ -53,7 +54,8 @@ __all__ = [
 LAST_CHECKPOINT_FILE = "last_checkpoint"
 """Name of the text file in ``work_dir`` holding the absolute path of the latest checkpoint."""
 
-_TMP_MARK = ".tmp-"
+TMP_MARK = ".tmp-"
+"""Marker in the names of temporary files written by :func:`atomic_write_bytes`."""
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
@@ -87,7 +89,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | Callable[[io.
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}{_TMP_MARK}", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}{TMP_MARK}", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             if callable(data):

@@ -47,7 +47,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 
-from ..checkpoint_io import atomic_save, safe_load, write_last_checkpoint
+from ..checkpoint_io import TMP_MARK, atomic_save, safe_load, write_last_checkpoint
 from ..errors import ConfigError
 from ..progress import train_iter
 from ..registry import HOOKS
@@ -529,6 +529,7 @@ class CheckpointHook(Callback):
                     params[name].grad = grad.to(params[name].device, params[name].dtype)
         self._pending_grads = None
         if trainer.is_global_zero:
+            self._remove_stale_temp_files()
             for old in self._pending_delete:  # killed between a save and its clean-up
                 if os.path.isfile(old):
                     os.remove(old)
@@ -539,6 +540,14 @@ class CheckpointHook(Callback):
                     os.remove(old)
         self._pending_delete = []
         self._info(f"Checkpoints will be saved to {self.out_dir}.")
+
+    def _remove_stale_temp_files(self) -> None:
+        """Delete ``.<name>.tmp-*`` files left by atomic writes that a killed run never finished."""
+        for directory in {self.out_dir, self.work_dir}:
+            if directory and os.path.isdir(directory):
+                for entry in os.scandir(directory):
+                    if entry.name.startswith(".") and TMP_MARK in entry.name and entry.is_file():
+                        os.remove(entry.path)
 
     # ------------------------------------------------------------------ publishing
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
