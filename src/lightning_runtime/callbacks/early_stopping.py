@@ -12,9 +12,10 @@ Lightning (``current - min_delta > best``).
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from lightning.pytorch.callbacks import EarlyStopping
+from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 
 from ..errors import ConfigError
 from ..registry import HOOKS
@@ -82,3 +83,14 @@ class EarlyStoppingHook(EarlyStopping):
             stopping_threshold=stopping_threshold,
             check_on_train_epoch_end=False,
         )
+
+    def _validate_condition_metric(self, logs: dict[str, Any]) -> bool:
+        """As Lightning's, but a missing metric warns with ``strict=False`` (MMEngine's behaviour)."""
+        if self.monitor not in logs and not self.strict:
+            rank_zero_warn(
+                f"Skip early stopping process since the evaluation results ({sorted(logs)}) do not "
+                f"include `monitor` ({self.monitor}).",
+                category=RuntimeWarning,
+            )
+            return False
+        return super()._validate_condition_metric(logs)
