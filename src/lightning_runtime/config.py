@@ -47,6 +47,8 @@ from .errors import ConfigError
 __all__ = ["load_config", "Config", "ConfigDict", "merge_configs"]
 
 EXTENSIONS = (".py", ".yaml", ".yml", ".json")
+#: Top-level names MMEngine reserves (``Config`` attributes); a config may not define them.
+RESERVED_KEYS = ("filename", "text", "pretty_text", "env_variables")
 
 
 class Config(ConfigDict):
@@ -276,6 +278,14 @@ def load_config(src: str | os.PathLike[str] | Mapping[str, Any],
     elif isinstance(src, (str, os.PathLike)):
         path = os.fspath(src)
         data_dict, locator = _read(path, (), None, Limits())
+        for key in RESERVED_KEYS:
+            if key in data_dict:
+                where = locator.locate(key)
+                raise ConfigError(
+                    f"'{key}' is reserved (it is an attribute of the loaded config)", path=key,
+                    file=where[0] if where else path, line=where[1] if where else None,
+                    expected=f"a name other than {', '.join(RESERVED_KEYS)}",
+                    fix=f"rename {key}")
         cfg = Config(data_dict, path, locator)
     else:
         raise ConfigError(f"cannot load a config from {type(src).__name__}",

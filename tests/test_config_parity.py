@@ -1,0 +1,278 @@
+"""Parity with ``mmengine.Config.fromfile``: every MMSegmentation 1.2.2 config, and our own configs
+covering every construct the loader supports.
+
+Equality is strict: same keys in the same order, same types (tuple vs list, int vs float vs bool)
+and same values, all the way down.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import os
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lightning_runtime.config import load_config
+
+mmengine_config = pytest.importorskip("mmengine.config")
+
+N_CHUNKS = 8
+
+
+def strict_diff(a: Any, b: Any, path: str = "") -> str | None:
+    """First difference between ``a`` and ``b`` (types and key order included), or None."""
+    if type(a) is not type(b):
+        return f"{path or '<root>'}: {type(a).__name__} != {type(b).__name__}"
+    if isinstance(a, dict):
+        if list(a) != list(b):
+            return f"{path or '<root>'}: keys {list(a)} != {list(b)}"
+        for k in a:
+            d = strict_diff(a[k], b[k], f"{path}.{k}" if path else str(k))
+            if d:
+                return d
+        return None
+    if isinstance(a, (list, tuple)):
+        if len(a) != len(b):
+            return f"{path}: length {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = strict_diff(x, y, f"{path}[{i}]")
+            if d:
+                return d
+        return None
+    return None if a == b else f"{path}: {a!r} != {b!r}"
+
+
+def reference(path: str | Path) -> dict[str, Any]:
+    """MMEngine's reading of ``path`` (its temporary files go to RAM when it can: same result,
+    several times faster than on a disk-backed /tmp)."""
+    saved = tempfile.tempdir
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        tempfile.tempdir = "/dev/shm"
+    try:
+        return mmengine_config.Config.fromfile(str(path), import_custom_modules=False).to_dict()
+    finally:
+        tempfile.tempdir = saved
+
+
+def _corpus() -> list[str]:
+    spec = importlib.util.find_spec("mmseg")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    root = os.path.join(list(spec.submodule_search_locations)[0], ".mim", "configs")
+    return sorted(glob.glob(os.path.join(root, "**", "*.py"), recursive=True))
+
+
+CORPUS = _corpus()
+CORPUS_ROOT = CORPUS[0].split(os.sep + ".mim" + os.sep)[0] + "/.mim/configs" if CORPUS else ""
+
+
+def test_corpus_is_complete() -> None:
+    if not CORPUS:
+        pytest.skip("mmsegmentation is not installed (scripts/setup.sh installs it --no-deps)")
+    assert len(CORPUS) == 769
+
+
+@pytest.mark.parametrize("chunk", range(N_CHUNKS))
+def test_mmseg_corpus_parity(chunk: int) -> None:
+    """Every mmseg 1.2.2 config (split in chunks so pytest-xdist spreads them) loads exactly."""
+    if not CORPUS:
+        pytest.skip("mmsegmentation is not installed (scripts/setup.sh installs it --no-deps)")
+    files = CORPUS[chunk::N_CHUNKS]
+    failures = []
+    for path in files:
+        try:
+            mine = load_config(path).to_dict()
+        except Exception as exc:  # report every failure, not just the first
+            failures.append(f"{path}: {type(exc).__name__}: {exc}")
+            continue
+        diff = strict_diff(mine, reference(path))
+        if diff:
+            failures.append(f"{path}: {diff}")
+    assert not failures, f"{len(failures)}/{len(files)} differ:\n" + "\n".join(failures[:20])
+
+
+# -- our own configs: every construct ---------------------------------------------------------
+def write(root: Path, rel: str, text: str) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LR_TEST_ROOT", "/data/cityscapes")
+    monkeypatch.delenv("LR_TEST_UNSET", raising=False)
+    write(tmp_path, "_base_/models/net.py", """
+        norm_cfg = dict(type='SyncBN', requires_grad=True)
+        model = dict(
+            type='EncoderDecoder',
+            backbone=dict(type='ResNetV1c', depth=50, out_indices=(0, 1, 2, 3),
+                          norm_cfg=norm_cfg, strides=(1, 2, 1, 1)),
+            decode_head=dict(type='FCNHead', in_channels=2048, num_classes=19,
+                             loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)),
+            auxiliary_head=[dict(type='FCNHead', in_index=2), dict(type='FCNHead', in_index=3)],
+        )
+        """)
+    write(tmp_path, "_base_/datasets/data.py", """
+        data_root = '{{$LR_TEST_ROOT:/default/root}}'
+        other_root = '{{ $LR_TEST_UNSET:/fallback }}'
+        crop_size = (512, 1024)
+        train_pipeline = [
+            dict(type='LoadImageFromFile'),
+            dict(type='RandomResize', scale=(2048, 1024), ratio_range=(0.5, 2.0), keep_ratio=True),
+            dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+        ]
+        train_dataloader = dict(batch_size=2, dataset=dict(data_root=data_root,
+                                pipeline=train_pipeline))
+        """)
+    write(tmp_path, "_base_/runtime.yaml", """
+        default_scope: mmseg
+        log_processor:
+          by_epoch: false
+        vis_backends:
+          - type: LocalVisBackend
+        env_cfg:
+          cudnn_benchmark: true
+          dist_cfg: {backend: nccl}
+        log_level: INFO
+        load_from: null
+        """)
+    write(tmp_path, "_base_/schedule.py", """
+        optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005)
+        optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+        param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=40000,
+                                by_epoch=False)]
+        train_cfg = dict(type='IterBasedTrainLoop', max_iters=40000, val_interval=4000)
+        default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False,
+                                             interval=4000),
+                             logger=dict(type='LoggerHook', interval=50))
+        """)
+    return tmp_path
+
+
+CHILD = '''
+"""A child config using every construct."""
+_base_ = ['../_base_/models/net.py', '../_base_/datasets/data.py',
+          '../_base_/runtime.yaml', '../_base_/schedule.py']
+work_dir = './work_dirs/{{fileBasenameNoExtension}}'
+here = '{{ fileDirname }}/{{fileBasename}}{{fileExtname}}'
+crop_size = (769, 769)
+num_classes = 150
+depths = [2, 2, 6, 2]
+lr = 0.01 * 2 / 4
+steps = 160000 // 2 - 1000 % 7 + 2 ** 3
+neg = -1.5
+flag = not False
+txt = 'ab' + 'cd' * 2
+data_preprocessor = dict(size=crop_size, mean=[123.675, 116.28, 103.53])
+model = dict(
+    data_preprocessor=data_preprocessor,
+    pretrained=None,
+    backbone=dict(depth=101, norm_cfg=dict(_delete_=True, type='BN')),
+    decode_head=dict(num_classes=num_classes, channels=sum([48, 96, 192, 384])),
+    auxiliary_head=dict(_delete_=True, type='FCNHead', num_classes=num_classes),
+    new_part=dict(_delete_=True, kept=True),
+)
+test_pipeline = {{_base_.train_pipeline}}
+pipelines = [{{_base_.train_pipeline}}, dict(a=1)]
+root_copy = _base_.data_root
+first_transform = _base_.train_pipeline[0]
+backbone_depth = _base_.model.backbone.depth
+custom_keys = {
+    'pos_embed': dict(decay_mult=0.),
+    'norm': dict(decay_mult=0.),
+}
+custom_keys.update({
+    f'backbone.stages.{stage_id}.blocks.{block_id}.norm': dict(lr_mult=0.1, decay_mult=0.0)
+    for stage_id, num_blocks in enumerate(depths)
+    for block_id in range(num_blocks)
+})
+custom_keys.update({
+    f'backbone.stages.{i}.downsample.norm': dict(decay_mult=0.0)
+    for i in range(len(depths) - 1)
+})
+scales = [int(512 * r) for r in [0.5, 0.75, 1.0]]
+pairs = {k: v for k, v in zip(['a', 'b'], (1, 2))}
+evens = [x for x in range(10) if x % 2 == 0]
+squares = {x * x for x in (1, 2, 3)}
+nested = [[i, j] for i in range(2) for j in range(2)]
+maxi = max(depths) + min(3, 4) + abs(-2) + round(2.5) + len('abc')
+tag = f'{num_classes:05d}-{lr!r}-{"x"}'
+sorted_depths = sorted(depths, reverse=True)
+choice = 'big' if num_classes > 100 else 'small'
+both = (num_classes > 1) and (lr < 1)
+sl = depths[1:3]
+slt = crop_size[::-1]
+d2 = {**data_preprocessor, 'extra': [1, (2, 3)]}
+l2 = [*depths, 9]
+empty = dict()
+optim_wrapper = dict(optimizer=dict(lr=lr, _delete_=True, type='AdamW', betas=(0.9, 0.999)),
+                     paramwise_cfg=dict(custom_keys=custom_keys))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=1500, end=160000, by_epoch=False),
+]
+default_hooks = dict(checkpoint=dict(interval=8000))
+custom_imports = dict(imports=['my_pkg.hooks'], allow_failed_imports=False)
+__private = 'dropped'
+'''
+
+
+def test_every_construct_matches_mmengine(tree: Path) -> None:
+    child = write(tree, "configs/child.py", CHILD)
+    mine = load_config(child).to_dict()
+    assert strict_diff(mine, reference(child)) is None
+    # spot-check the values a user would look at
+    assert mine["model"]["backbone"]["norm_cfg"] == {"type": "BN"}
+    assert mine["model"]["new_part"] == {"_delete_": True, "kept": True}  # MMEngine keeps it
+    assert mine["model"]["auxiliary_head"] == {"type": "FCNHead", "num_classes": 150}
+    assert mine["train_dataloader"]["dataset"]["data_root"] == "/data/cityscapes"
+    assert mine["other_root"] == "/fallback"
+    assert mine["work_dir"] == "./work_dirs/child"
+    assert mine["test_pipeline"][2]["crop_size"] == (512, 1024)
+    assert mine["optim_wrapper"]["optimizer"] == {"lr": 0.005, "type": "AdamW",
+                                                  "betas": (0.9, 0.999)}
+    assert "__private" not in mine
+    assert len(mine["optim_wrapper"]["paramwise_cfg"]["custom_keys"]) == 2 + 12 + 3
+
+
+def test_yaml_child_and_json_match_mmengine(tree: Path) -> None:
+    child = write(tree, "configs/child.yaml", """
+        _base_: [../_base_/schedule.py, ../_base_/runtime.yaml]
+        optim_wrapper:
+          optimizer: {lr: 0.02}
+        model_root: {{_base_.default_scope}}
+        sched: {{_base_.param_scheduler}}
+        default_hooks:
+          logger: {_delete_: true, type: LoggerHook, interval: 10}
+        work_dir: ./work_dirs/{{fileBasenameNoExtension}}
+        """)
+    assert strict_diff(load_config(child).to_dict(), reference(child)) is None
+    js = write(tree, "configs/child.json", """
+        {"_base_": "../_base_/schedule.py", "train_cfg": {"max_iters": 80000},
+         "param_scheduler": [{"type": "ConstantLR", "factor": 0.5}]}
+        """)
+    assert strict_diff(load_config(js).to_dict(), reference(js)) is None
+
+
+def test_repo_base_configs_match_mmseg_and_their_yaml_twins() -> None:
+    repo = Path(__file__).resolve().parents[1] / "configs" / "_base_"
+    names = ["default_runtime"] + [f"schedules/schedule_{n}k" for n in (20, 40, 80, 160, 320)]
+    for name in names:
+        py = load_config(repo / f"{name}.py").to_dict()
+        assert strict_diff(py, load_config(repo / f"{name}.yaml").to_dict()) is None, name
+        assert strict_diff(py, reference(repo / f"{name}.py")) is None, name
+        if CORPUS:  # the same numbers as MMSegmentation 1.x's own files
+            mmseg = os.path.join(CORPUS_ROOT, "_base_", f"{name}.py")
+            assert strict_diff(py, reference(mmseg)) is None, name
+    sched = load_config(repo / "schedules/schedule_160k.py")
+    assert sched.param_scheduler[0].end == 160000 and sched.train_cfg.val_interval == 16000
+    assert sched.default_hooks.checkpoint.interval == 16000
+    assert sched.optim_wrapper.optimizer.lr == 0.01
+
