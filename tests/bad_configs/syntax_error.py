@@ -1,0 +1,4 @@
+model = dict(type='A')
+
+
+lr = 0.01 *
