@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import pickle
@@ -49,6 +50,8 @@ __all__ = [
     "TMP_MARK",
     "write_last_checkpoint",
     "read_last_checkpoint",
+    "remove_stale_temp_files",
+    "publish_checkpoint",
 ]
 
 LAST_CHECKPOINT_FILE = "last_checkpoint"
@@ -197,6 +200,34 @@ def read_last_checkpoint(work_dir: str | os.PathLike[str]) -> str | None:
     except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
         return None
     return text or None
+
+
+def remove_stale_temp_files(directory: str | os.PathLike[str] | None) -> list[str]:
+    """Delete ``.<name>.tmp-*`` files left in ``directory`` by atomic writes a killed run never finished."""
+    removed: list[str] = []
+    if directory and os.path.isdir(directory):
+        for entry in os.scandir(directory):
+            if entry.name.startswith(".") and TMP_MARK in entry.name and entry.is_file():
+                os.remove(entry.path)
+                removed.append(entry.path)
+    return removed
+
+
+def publish_checkpoint(path: str | os.PathLike[str], keys: list[str]) -> str:
+    """MMEngine's ``_publish_model``: keep only ``keys``, save as ``<stem>-<sha256[:8]>.pth``.
+
+    Returns:
+        The published file's path.
+    """
+    checkpoint = safe_load(path)
+    for key in [k for k in checkpoint if k not in keys]:
+        checkpoint.pop(key)
+    buf = io.BytesIO()
+    torch.save(checkpoint, buf)
+    sha = hashlib.sha256(buf.getvalue()).hexdigest()
+    final = os.path.splitext(os.fspath(path))[0] + f"-{sha[:8]}.pth"
+    atomic_write_bytes(final, buf.getvalue())
+    return final
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -20,15 +20,26 @@ Example:
 from __future__ import annotations
 
 import os
+import random
 import re
 import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
 from .checkpoint_io import LAST_CHECKPOINT_FILE, is_complete_checkpoint, read_last_checkpoint
 from .errors import ConfigError
 
-__all__ = ["find_resume_checkpoint", "list_checkpoints", "resolve_resume", "resolve_load_from"]
+__all__ = [
+    "find_resume_checkpoint",
+    "list_checkpoints",
+    "resolve_resume",
+    "resolve_load_from",
+    "collect_rng_states",
+    "restore_rng_states",
+]
 
 _CKPT_SUFFIXES = (".pth", ".ckpt", ".pt")
 _STEP_RE = re.compile(r"(\d+)")
@@ -164,3 +175,30 @@ def _existing(path: Any, key: str) -> str:
             fix="use an older checkpoint, or resume=True to pick the newest complete one",
         )
     return os.path.abspath(text)
+
+
+def collect_rng_states() -> dict[str, Any]:
+    """Global RNG states (torch, CUDA, numpy, python) in a ``weights_only``-loadable form.
+
+    Saved in every checkpoint by ``CheckpointHook`` and restored when the resumed run starts
+    training (``on_train_start``), so dropout and other model-side randomness continue exactly.
+    numpy's key array is stored as a tensor: ``torch.load(weights_only=True)`` refuses ndarrays.
+    """
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "torch.cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [kind, torch.from_numpy(np.asarray(keys, dtype=np.int64)), pos, has_gauss, gauss],
+        "python": random.getstate(),
+    }
+
+
+def restore_rng_states(states: dict[str, Any]) -> None:
+    """Set the global RNG states returned by :func:`collect_rng_states`."""
+    torch.set_rng_state(states["torch"])
+    if states.get("torch.cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["torch.cuda"])
+    kind, keys, pos, has_gauss, gauss = states["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, internal, gauss_next = states["python"]
+    random.setstate((version, tuple(internal), gauss_next))

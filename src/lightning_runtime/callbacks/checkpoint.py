@@ -31,26 +31,23 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import random
 import time
 from collections import deque
 from math import inf
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import lightning.pytorch as pl
-import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 
-from ..checkpoint_io import TMP_MARK, atomic_save, safe_load, write_last_checkpoint
+from ..checkpoint_io import publish_checkpoint, remove_stale_temp_files, write_last_checkpoint
 from ..errors import ConfigError
 from ..progress import train_iter
 from ..registry import HOOKS
+from ..resume import collect_rng_states, restore_rng_states
 
 __all__ = ["CheckpointHook"]
 
@@ -83,27 +80,6 @@ def _check_local(args: dict | None, name: str) -> None:
             path=f"{name}.backend",
             fix=f"remove {name} (or set backend='local') and copy work_dir to remote storage afterwards",
         )
-
-
-def _rng_states() -> dict[str, Any]:
-    """Global RNG states in a ``weights_only``-loadable form (no numpy arrays)."""
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    return {
-        "torch": torch.get_rng_state(),
-        "torch.cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": [kind, torch.from_numpy(np.asarray(keys, dtype=np.int64)), pos, has_gauss, gauss],
-        "python": random.getstate(),
-    }
-
-
-def _set_rng_states(states: dict[str, Any]) -> None:
-    torch.set_rng_state(states["torch"])
-    if states.get("torch.cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["torch.cuda"])
-    kind, keys, pos, has_gauss, gauss = states["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    version, internal, gauss_next = states["python"]
-    random.setstate((version, tuple(internal), gauss_next))
 
 
 @HOOKS.register_module()
@@ -457,7 +433,7 @@ class CheckpointHook(Callback):
         if self._ctx is not None:
             meta["experiment_name"] = getattr(self._ctx, "experiment_name", None)
         checkpoint["meta"] = meta
-        checkpoint["rng_states"] = _rng_states()
+        checkpoint["rng_states"] = collect_rng_states()
         grads = self._accumulated_grads(trainer, pl_module)
         if grads:
             checkpoint["accumulated_grads"] = grads
@@ -520,7 +496,7 @@ class CheckpointHook(Callback):
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self._pending_rng is not None:
-            _set_rng_states(self._pending_rng)
+            restore_rng_states(self._pending_rng)
             self._pending_rng = None
         if self._pending_grads:
             params = dict(pl_module.named_parameters())
@@ -529,7 +505,8 @@ class CheckpointHook(Callback):
                     params[name].grad = grad.to(params[name].device, params[name].dtype)
         self._pending_grads = None
         if trainer.is_global_zero:
-            self._remove_stale_temp_files()
+            for directory in {self.out_dir, self.work_dir}:
+                remove_stale_temp_files(directory)
             for old in self._pending_delete:  # killed between a save and its clean-up
                 if os.path.isfile(old):
                     os.remove(old)
@@ -541,14 +518,6 @@ class CheckpointHook(Callback):
         self._pending_delete = []
         self._info(f"Checkpoints will be saved to {self.out_dir}.")
 
-    def _remove_stale_temp_files(self) -> None:
-        """Delete ``.<name>.tmp-*`` files left by atomic writes that a killed run never finished."""
-        for directory in {self.out_dir, self.work_dir}:
-            if directory and os.path.isdir(directory):
-                for entry in os.scandir(directory):
-                    if entry.name.startswith(".") and TMP_MARK in entry.name and entry.is_file():
-                        os.remove(entry.path)
-
     # ------------------------------------------------------------------ publishing
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.published_keys is None or not trainer.is_global_zero:
@@ -559,22 +528,5 @@ class CheckpointHook(Callback):
         targets.extend(p for p in self.best_ckpt.values() if p)
         for path in targets:
             if os.path.isfile(path):
-                self._publish(path)
-
-    def _publish(self, path: str) -> str:
-        checkpoint = safe_load(path)
-        assert self.published_keys is not None
-        removed = [k for k in list(checkpoint) if k not in self.published_keys]
-        for key in removed:
-            checkpoint.pop(key)
-        if removed:
-            self._info(f"Key {removed} will be removed because they are not found in published_keys.")
-        import io
-
-        buf = io.BytesIO()
-        torch.save(checkpoint, buf)
-        sha = hashlib.sha256(buf.getvalue()).hexdigest()
-        final = str(Path(path).with_suffix("")) + f"-{sha[:8]}.pth"
-        atomic_save(checkpoint, final)
-        self._info(f"The checkpoint ({path}) is published to {final}.")
-        return final
+                final = publish_checkpoint(path, self.published_keys)
+                self._info(f"The checkpoint ({path}) is published to {final}.")
