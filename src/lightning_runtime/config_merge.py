@@ -87,11 +87,12 @@ def merge_into(a: Mapping[Any, Any], b: Any, allow_list_keys: bool = False,
                 allowed: tuple[type, ...] = (dict, list) if allow_list_keys else (dict,)
                 if not isinstance(b[key], allowed):
                     where = format_path([*path, key])
+                    kind = "None" if b[key] is None else type(b[key]).__name__
                     raise ConfigError(
                         f"a dict here cannot be merged into the inherited "
-                        f"{type(b[key]).__name__} value {b[key]!r}",
+                        f"{kind} value {b[key]!r}",
                         path=where,
-                        expected=f"a {type(b[key]).__name__} (it replaces the inherited value) "
+                        expected="a value that is not a dict (it replaces the inherited one), "
                                  "or a dict with _delete_=True",
                         fix=f"add _delete_=True to {where} to replace the inherited value")
                 b[key] = merge_into(value, b[key], allow_list_keys, (*path, key))

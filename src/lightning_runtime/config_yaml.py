@@ -4,7 +4,7 @@ Loading uses OmegaConf's YAML loader (safe, with its alias-expansion limit and Y
 as ``1e-4``), then ``OmegaConf.create`` and ``to_container(resolve=True)`` so OmegaConf
 interpolations (``${optim_wrapper.optimizer.lr}``) work. Tuples are written as
 ``!!python/tuple [1, 2]`` (what PyYAML, and so MMEngine's ``dump``, writes) and read back as
-tuples, so a dumped config loads back equal.
+tuples (sets likewise as ``!!set``), so a dumped config loads back equal.
 
 Example:
     >>> load_yaml_text("a: !!python/tuple [1, 2]\\nb: 1e-4\\n", "x.yaml")
@@ -23,6 +23,7 @@ from .errors import ConfigError
 __all__ = ["load_yaml_text", "dump_yaml", "yaml_locations"]
 
 _TUPLE = "__lightning_runtime_tuple__"
+_SET = "__lightning_runtime_set__"
 _TUPLE_TAGS = ("tag:yaml.org,2002:python/tuple", "!tuple")
 
 
@@ -43,8 +44,12 @@ def _loader() -> Any:
     def construct_tuple(loader: Any, node: Any) -> dict[str, Any]:
         return {_TUPLE: loader.construct_sequence(node, deep=True)}
 
+    def construct_set(loader: Any, node: Any) -> dict[str, Any]:
+        return {_SET: list(loader.construct_mapping(node, deep=True))}
+
     for tag in _TUPLE_TAGS:
         Loader.add_constructor(tag, construct_tuple)
+    Loader.add_constructor("tag:yaml.org,2002:set", construct_set)
     return Loader
 
 
@@ -52,6 +57,8 @@ def _untuple(value: Any) -> Any:
     if isinstance(value, dict):
         if len(value) == 1 and _TUPLE in value:
             return tuple(_untuple(v) for v in value[_TUPLE])
+        if len(value) == 1 and _SET in value:
+            return {_untuple(v) for v in value[_SET]}
         return {k: _untuple(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_untuple(v) for v in value]

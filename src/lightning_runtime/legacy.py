@@ -90,6 +90,8 @@ def _lr_fix(cfg: Mapping[str, Any]) -> str:
     name, args = _POLICIES.get(policy, (f"<scheduler for policy {lc.get('policy')!r}>",
                                         lambda c: {}))
     main = dict(type=name, **args(lc), begin=0, end=end, by_epoch=by_epoch)
+    if end == "<max_iters>":
+        del main["end"]  # MMEngine fills a missing end with the length of training
     schedulers.append(main)
     return "param_scheduler = " + _fmt(schedulers)
 
