@@ -27,48 +27,18 @@ import logging
 import os
 import os.path as osp
 import shutil
-import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
 from ..errors import ConfigError
 from ..hooks.adapter import CallbackHook
-from ..hooks.facade import LOGGER_NAME
+from ..hooks.facade import LOG_DATEFMT, LOG_FORMAT, LOGGER_NAME, get_logger
 from ..hooks.hook import DATA_BATCH
 from ..log_format import LogProcessor
 from ..registry import HOOKS
 from .runtime_info import RuntimeInfoHook
 
 __all__ = ["LoggerHook"]
-
-_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
-_DATEFMT = "%Y/%m/%d %H:%M:%S"
-
-
-class _ConsoleHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stdout`` is now (pytest's capture, notebooks, redirections)."""
-
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
-        return sys.stdout
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
-
-
-def get_logger() -> logging.Logger:
-    """The ``lightning_runtime`` logger at INFO, with a console handler if it has none."""
-    logger = logging.getLogger(LOGGER_NAME)
-    if logger.level == logging.NOTSET or logger.level > logging.INFO:
-        logger.setLevel(logging.INFO)
-    if not any(getattr(h, "_lightning_runtime_console", False) for h in logger.handlers):
-        handler = _ConsoleHandler()
-        handler.setFormatter(logging.Formatter(_FORMAT, _DATEFMT))
-        handler._lightning_runtime_console = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    return logger
-
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
@@ -174,7 +144,7 @@ class LoggerHook(CallbackHook):
             log_dir = Path(self.runner.log_dir)
             log_dir.mkdir(parents=True, exist_ok=True)
             handler = logging.FileHandler(log_dir / f"{self.runner.timestamp}.log", mode="a")
-            handler.setFormatter(logging.Formatter(_FORMAT, _DATEFMT))
+            handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATEFMT))
             get_logger().addHandler(handler)
             self._file_handler = handler
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from .adapter import CallbackHook, HookCallback, HookDriver, eval_metrics, normalize_outputs
 from .builder import DEFAULT_HOOKS, build_callbacks, build_hook, hooks_info, sort_by_priority
-from .facade import LoopView, ModelWrapper, OptimWrapperView, RunnerFacade
+from .facade import LoopView, ModelWrapper, OptimWrapperView, RunnerFacade, get_logger
 from .hook import DATA_BATCH, Hook
 from .message_hub import HistoryBuffer, MessageHub, message_hub_for
 from .priority import Priority, get_priority, priority_name
@@ -37,6 +37,7 @@ __all__ = [
     "ModelWrapper",
     "OptimWrapperView",
     "LoopView",
+    "get_logger",
     "HookDriver",
     "HookCallback",
     "CallbackHook",

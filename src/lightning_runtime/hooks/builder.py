@@ -20,7 +20,6 @@ Follows MMEngine's ``Runner.register_default_hooks`` / ``register_custom_hooks``
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,12 +29,11 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from ..errors import ConfigError, did_you_mean
 from ..registry import HOOKS
 from .adapter import HookCallback
+from .facade import get_logger
 from .hook import Hook
 from .priority import get_priority, priority_name
 
 __all__ = ["build_callbacks", "build_hook", "sort_by_priority", "hooks_info", "DEFAULT_HOOKS"]
-
-_log = logging.getLogger("lightning_runtime.hooks")
 
 #: MMEngine's ``Runner.register_default_hooks`` defaults, in registration order.
 DEFAULT_HOOKS: dict[str, dict[str, Any]] = {
@@ -168,7 +166,7 @@ def hooks_info(callbacks: Sequence[Any]) -> str:
 
 @rank_zero_only
 def _log_order(callbacks: Sequence[Any]) -> None:
-    _log.info("Hooks will be executed in the following order:\n%s", hooks_info(callbacks))
+    get_logger().info("Hooks will be executed in the following order:\n%s", hooks_info(callbacks))
 
 
 def build_callbacks(ctx: Any) -> list[Callback]:

@@ -23,6 +23,7 @@ Anything else raises ``AttributeError`` listing what is offered.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +32,37 @@ from typing import Any, Optional
 from ..progress import train_epoch, train_iter
 from .message_hub import MessageHub, message_hub_for
 
-__all__ = ["RunnerFacade", "ModelWrapper", "OptimWrapperView", "LoopView", "LoopState", "run_timestamp"]
+__all__ = ["get_logger", "RunnerFacade", "ModelWrapper", "OptimWrapperView", "LoopView", "LoopState", "run_timestamp"]
 
 LOGGER_NAME = "lightning_runtime"
+
+LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
+LOG_DATEFMT = "%Y/%m/%d %H:%M:%S"
+
+
+class _ConsoleHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is now (pytest's capture, notebooks, redirections)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def get_logger() -> logging.Logger:
+    """The ``lightning_runtime`` logger at INFO, with a console handler if it has none."""
+    logger = logging.getLogger(LOGGER_NAME)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+    if not any(getattr(h, "_lightning_runtime_console", False) for h in logger.handlers):
+        handler = _ConsoleHandler()
+        handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATEFMT))
+        handler._lightning_runtime_console = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    return logger
 
 
 class ModelWrapper:
@@ -223,7 +252,7 @@ class RunnerFacade:
 
     @property
     def logger(self) -> logging.Logger:
-        return logging.getLogger(LOGGER_NAME)
+        return get_logger()
 
     @property
     def visualizer(self) -> Any:
