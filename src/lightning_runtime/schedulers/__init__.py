@@ -1,0 +1,39 @@
+"""MMEngine's param-scheduler zoo as one per-iteration torch ``LRScheduler``.
+
+``build_scheduler(optimizer, cfg, epoch_length=..., max_iters=...)`` turns a ``param_scheduler``
+config into a :class:`ParamSchedulerStack` whose values equal MMEngine's at every iteration.
+Importing this package registers every MMEngine 0.10 scheduler name (``LinearLR``, ``PolyLR``,
+``CosineAnnealingMomentum``, ``StepParamScheduler``, ...) and MMSegmentation's ``PolyLRRatio`` in
+:data:`lightning_runtime.registry.PARAM_SCHEDULERS`. No Lightning import here; the callback that
+drives the stack in a Trainer is ``lightning_runtime.callbacks.ParamSchedulerHook``.
+"""
+
+from __future__ import annotations
+
+from . import names as _names
+from .base import INF, ParamScheduler
+from .build import build_scheduler
+from .names import *  # noqa: F401,F403  (LinearLR, PolyMomentum, ... generated per rule)
+from .plateau import ReduceOnPlateauParamScheduler
+from .stack import ParamSchedulerStack
+from .zoo import (
+    ConstantParamScheduler,
+    CosineAnnealingParamScheduler,
+    CosineRestartParamScheduler,
+    ExponentialParamScheduler,
+    LinearParamScheduler,
+    MultiStepParamScheduler,
+    OneCycleParamScheduler,
+    PolyParamScheduler,
+    PolyRatioParamScheduler,
+    StepParamScheduler,
+)
+
+__all__ = [
+    "INF",
+    "ParamScheduler",
+    "ParamSchedulerStack",
+    "build_scheduler",
+    "PolyRatioParamScheduler",
+    *(n for n in _names.__all__ if n not in ("GENERIC", "fixed_param_variant")),
+]
