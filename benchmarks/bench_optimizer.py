@@ -1,0 +1,202 @@
+"""Optimizer step time: merged param groups vs MMEngine's one group per parameter vs one group.
+
+On a ViT-B-sized segmentor (12 layers, width 768, ~86M backbone parameters) on CPU, for AdamW and
+SGD, it times ``optimizer.step()`` (gradients fixed, state initialised by warm-up steps) for:
+
+* ``single group, <impl>``: all parameters in one group, torch's for-loop / foreach / fused
+  implementation; the fastest of them is the floor every ratio is taken against;
+* ``MMEngine per-parameter``: ``mmengine.optim.build_optim_wrapper`` with a ``paramwise_cfg``
+  (one group per parameter, default implementation, as MMEngine runs it);
+* ``per-parameter + fused``: the same groups with the fused kernel (isolates the group count);
+* ``merged paramwise``: ``build_optimizer`` with the same ``paramwise_cfg`` (merged groups);
+* ``merged layer decay``: ``build_optimizer`` with MMSeg's MAE layer-decay config (28 groups);
+* ``layer decay, for-loop``: the same groups with ``foreach=False`` (isolates the implementation).
+
+Ratios are against the single-group floor measured in the same run. Each variant is built,
+warmed up and timed on its own (then freed), in two passes (forward and reverse order); the
+figure is the smaller of the two per-pass medians.
+
+Run ``python benchmarks/bench_optimizer.py`` (writes ``docs/benchmarks_optimizer.md``) or
+``--tiny`` for a seconds-long smoke run that writes nothing unless ``--out`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gc
+import logging
+import platform
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from lightning_runtime.demo.models import tiny_vit_segmentor, vit_base_segmentor
+from lightning_runtime.optim import build_optimizer
+from lightning_runtime.optim.constructor import build_torch_optimizer
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "docs" / "benchmarks_optimizer.md"
+OPTIMIZERS = {
+    "AdamW": dict(type="AdamW", lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
+    "SGD": dict(type="SGD", lr=0.01, momentum=0.9, weight_decay=1e-4),
+}
+PARAMWISE = dict(
+    custom_keys={"pos_embed": dict(decay_mult=0.0), "cls_token": dict(decay_mult=0.0), "ln": dict(decay_mult=0.0)},
+    bias_decay_mult=0.0,
+)
+
+
+def _mmengine_groups(model: nn.Module, optimizer: dict[str, Any]) -> list[dict[str, Any]] | None:
+    try:
+        from mmengine.logging import MMLogger
+        from mmengine.optim import build_optim_wrapper
+    except ImportError:
+        return None
+    MMLogger.get_current_instance().setLevel(logging.ERROR)
+    built = build_optim_wrapper(model, dict(optimizer=copy.deepcopy(optimizer), paramwise_cfg=copy.deepcopy(PARAMWISE)))
+    return [{k: v for k, v in g.items() if k not in ("foreach", "fused")} for g in built.optimizer.param_groups]
+
+
+def variants(model: nn.Module, optimizer: dict[str, Any], num_layers: int) -> dict[str, Callable[[], torch.optim.Optimizer]]:
+    """name -> a function building that optimizer over ``model``'s parameters."""
+    params = list(model.parameters())
+    layer_decay = dict(optimizer=optimizer, constructor="LayerDecayOptimizerConstructor",
+                       paramwise_cfg=dict(num_layers=num_layers, layer_decay_rate=0.65))
+    out: dict[str, Callable[[], torch.optim.Optimizer]] = {
+        "single group, for-loop": lambda: build_torch_optimizer({**optimizer, "foreach": False}, params),
+        "single group, foreach": lambda: build_torch_optimizer({**optimizer, "foreach": True}, params),
+        "single group, fused": lambda: build_torch_optimizer({**optimizer, "fused": True}, params),
+    }
+    groups = _mmengine_groups(model, optimizer)
+    if groups is not None:
+        out["MMEngine per-parameter"] = lambda: build_torch_optimizer(optimizer, groups, auto_impl=False)
+        out["per-parameter + fused"] = lambda: build_torch_optimizer({**optimizer, "fused": True}, groups)
+    out["merged paramwise"] = lambda: build_optimizer(model, dict(optimizer=optimizer, paramwise_cfg=PARAMWISE))
+    out["merged layer decay"] = lambda: build_optimizer(model, layer_decay)
+    out["layer decay, for-loop"] = lambda: build_optimizer(
+        model, {**layer_decay, "optimizer": {**optimizer, "foreach": False}})
+    return out
+
+
+def time_steps(opt: torch.optim.Optimizer, steps: int, warmup: int) -> float:
+    for _ in range(warmup):
+        opt.step()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        opt.step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run(tiny: bool = False, steps: int = 10, warmup: int = 2) -> list[dict[str, Any]]:
+    """Time every variant for AdamW and SGD; returns rows with ``ms`` and ``ratio``."""
+    torch.manual_seed(0)
+    if tiny:
+        model, num_layers = tiny_vit_segmentor(depth=2), 2
+    else:
+        model, num_layers = vit_base_segmentor(), 12
+    with torch.no_grad():
+        for p in model.parameters():
+            p.grad = torch.randn_like(p) * 1e-3
+    rows: list[dict[str, Any]] = []
+    for opt_name, optimizer in OPTIMIZERS.items():
+        builders = variants(model, optimizer, num_layers)
+        best: dict[str, float] = {}
+        groups: dict[str, int] = {}
+        orders = [list(builders)] if tiny else [list(builders), list(reversed(builders))]
+        for order in orders:
+            for name in order:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    opt = builders[name]()
+                groups[name] = len(opt.param_groups)
+                ms = time_steps(opt, steps, warmup) * 1e3
+                best[name] = min(best.get(name, float("inf")), ms)
+                del opt
+                gc.collect()
+        floor = min(best[n] for n in builders if n.startswith("single group"))
+        for name in builders:
+            rows.append(dict(optimizer=opt_name, variant=name, groups=groups[name], ms=best[name], ratio=best[name] / floor))
+    return rows
+
+
+def table(rows: Sequence[dict[str, Any]]) -> str:
+    lines = ["| optimizer | variant | groups | step (ms) | vs single group fastest |", "|---|---|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['optimizer']} | {r['variant']} | {r['groups']} | {r['ms']:.1f} | {r['ratio']:.2f}x |")
+    return "\n".join(lines)
+
+
+def environment() -> str:
+    try:
+        import mmengine
+
+        mm = mmengine.__version__
+    except ImportError:
+        mm = "not installed"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"- machine: {cpu}, {torch.get_num_threads()} torch threads, {platform.system()} {platform.release()}\n"
+        f"- versions: Python {platform.python_version()}, torch {torch.__version__}, mmengine-lite {mm}"
+    )
+
+
+def render(rows: Sequence[dict[str, Any]], tiny: bool, steps: int) -> str:
+    model = "tiny ViT segmentor (2 layers, width 32)" if tiny else "ViT-B-sized segmentor (12 layers, width 768, 89.4M parameters, 160 tensors)"
+    return (
+        "# Benchmark: optimizer step time\n\n"
+        f"`optimizer.step()` on CPU for a {model}, gradients fixed, state initialised; median of "
+        f"{steps} steps, best of two passes. Ratios are against the fastest single-group figure of the "
+        "same run and optimizer. `merged layer decay` is MMSeg's MAE config "
+        "(`LayerDecayOptimizerConstructor`, `num_layers=12`, `layer_decay_rate=0.65`); `paramwise` is "
+        "`custom_keys` for pos_embed/cls_token/norms plus `bias_decay_mult=0`, which MMEngine turns into one "
+        "group per parameter.\n\n"
+        f"{table(rows)}\n\n{environment()}\n\n"
+        "Rerun: `.venv/bin/python benchmarks/bench_optimizer.py` (rewrites this file); "
+        "`--tiny` for a smoke run. CPU timings on a shared machine are noisy: compare ratios, not milliseconds.\n"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="tiny model, few steps; writes nothing unless --out")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per variant and pass")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--out", type=Path, default=None, help=f"markdown file to write (default {DEFAULT_OUT})")
+    args = parser.parse_args(argv)
+    steps = args.steps or (2 if args.tiny else 10)
+    threads = torch.get_num_threads()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        rows = run(tiny=args.tiny, steps=steps, warmup=1 if args.tiny else 2)
+        out_text = render(rows, args.tiny, steps)
+    finally:
+        torch.set_num_threads(threads)
+    print(table(rows))
+    out = args.out if args.out is not None else (None if args.tiny else DEFAULT_OUT)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(out_text)
+        print(f"wrote {out}")
+    return rows
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
