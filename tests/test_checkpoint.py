@@ -239,3 +239,34 @@ def test_retention_survives_resume(tmp_path):
     fit(tmp_path, hook, max_steps=10, limit_val_batches=0, ckpt_path=str(tmp_path / "iter_6.pth"))
     # The resumed run knows 4 and 6 were kept: saving 8 deletes 4, saving 10 deletes 6.
     assert files(tmp_path) == ["iter_10.pth", "iter_8.pth", "last_checkpoint"]
+
+
+def test_save_best_with_validation_off_fails_up_front(tmp_path):
+    with pytest.raises(ConfigError, match="validation is off") as err:
+        fit(tmp_path, CheckpointHook(save_best="mIoU"), max_epochs=1, limit_val_batches=0)
+    assert err.value.path == "default_hooks.checkpoint.save_best"
+    assert not any(tmp_path.glob("*.pth"))
+
+
+def test_save_best_not_returned_by_the_iou_metric_warns_before_training(tmp_path):
+    from lightning_runtime.context import RunContext
+
+    hook = CheckpointHook(interval=-1, save_best="mDice")
+    hook.bind_context(RunContext(
+        cfg={"val_evaluator": dict(type="IoUMetric", iou_metrics=["mIoU"])}, work_dir=tmp_path, timestamp="t",
+    ))
+    with pytest.warns(UserWarning, match=r"\['mDice'\] is not among the val_evaluator's metrics \['aAcc', 'mAcc', 'mIoU'\]"):
+        with pytest.raises(ConfigError, match="'mDice' was not logged"):
+            fit(tmp_path, hook, Net(scores=[0.1]), max_epochs=1)
+
+
+def test_save_best_auto_uses_the_first_validation_metric(tmp_path):
+    class Two(Net):
+        def on_validation_epoch_end(self):
+            self.n_val += 1
+            self.log("aAcc", [0.5, 0.9][self.n_val - 1])
+            self.log("mIoU", [0.4, 0.3][self.n_val - 1])
+
+    hook = CheckpointHook(interval=-1, save_best="auto", save_last=False)
+    fit(tmp_path, hook, Two(), max_epochs=2)
+    assert files(tmp_path) == ["best_aAcc_epoch_2.pth"]

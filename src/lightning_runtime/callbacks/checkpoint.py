@@ -269,13 +269,46 @@ class CheckpointHook(Callback):
         if stage == "fit" and self.save_best is not None:
             from lightning.pytorch.utilities.model_helpers import is_overridden
 
+            why = None
             if not is_overridden("validation_step", pl_module):
+                why = "the model has no validation_step"
+            elif trainer.limit_val_batches == 0:
+                why = "validation is off (val_cfg/val_dataloader is None, or limit_val_batches=0)"
+            if why:
                 raise ConfigError(
-                    f"save_best={self.save_best} but the model has no validation_step, so no metric "
-                    "is ever computed",
-                    path="save_best",
+                    f"save_best={self.save_best} but {why}, so no metric is ever computed",
+                    path="default_hooks.checkpoint.save_best",
                     fix="remove save_best, or configure validation (val_dataloader, val_cfg, val_evaluator)",
                 )
+            self._check_evaluator_keys()
+
+    def _check_evaluator_keys(self) -> None:
+        """Warn before training when ``save_best`` names no key the configured IoUMetric returns."""
+        cfg = getattr(self._ctx, "cfg", None)
+        evaluators = cfg.get("val_evaluator") if cfg is not None and hasattr(cfg, "get") else None
+        if evaluators is None or self.save_best == ["auto"]:
+            return
+        known: set[str] = set()
+        for ev in evaluators if isinstance(evaluators, (list, tuple)) else [evaluators]:
+            if not hasattr(ev, "get") or str(ev.get("type", "")).rpartition(".")[2] != "IoUMetric":
+                return  # another metric: its keys are not known here
+            names = ev.get("iou_metrics", ["mIoU"])
+            keys = {"aAcc"}
+            for m in [names] if isinstance(names, str) else names:
+                keys |= {"mIoU": {"mIoU", "mAcc"}, "mDice": {"mDice", "mAcc"}}.get(m, set())
+                if m == "mFscore":
+                    keys |= {"mFscore", "mPrecision", "mRecall"}
+            prefix = ev.get("prefix")
+            known |= {f"{prefix}/{k}" for k in keys} if prefix else keys
+        missing = [k for k in self.save_best or [] if k not in known]
+        if missing:
+            from lightning.pytorch.utilities import rank_zero_warn
+
+            rank_zero_warn(
+                f"default_hooks.checkpoint.save_best: {missing} is not among the val_evaluator's "
+                f"metrics {sorted(known)}; unless the model logs it itself, the first validation "
+                "will fail"
+            )
 
     def _max_iters(self, trainer: pl.Trainer) -> int | None:
         loop = getattr(self._ctx, "train_loop", None)
@@ -371,7 +404,7 @@ class CheckpointHook(Callback):
         if not names:
             raise ConfigError(
                 "save_best='auto' but the validation logged no metric",
-                path="save_best",
+                path="default_hooks.checkpoint.save_best",
                 fix="log validation metrics with self.log(...) or name the metric in save_best",
             )
         return names[0]
@@ -380,10 +413,10 @@ class CheckpointHook(Callback):
         for name in (key, f"val/{key}", f"val_{key}", f"val.{key}"):
             if name in metrics:
                 return metrics[name]
-        raise ConfigError(
+        raise ConfigError(  # MMEngine: KeyError at the first validation
             f"save_best metric {key!r} was not logged by validation; logged metrics: "
             f"{sorted(metrics) or 'none'}",
-            path="save_best",
+            path="default_hooks.checkpoint.save_best",
             fix="use one of the logged names (also found as 'val/<name>'), or log it in validation",
         )
 
