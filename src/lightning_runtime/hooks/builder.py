@@ -180,6 +180,7 @@ def build_callbacks(ctx: Any) -> list[Callback]:
         Callbacks ordered by priority as MMEngine orders hooks.
 
     Example:
+        >>> from pathlib import Path
         >>> from lightning_runtime.context import RunContext
         >>> ctx = RunContext(cfg=dict(default_hooks=dict(checkpoint=None, param_scheduler=None,
         ...                           visualization=None)), work_dir=Path("w"), timestamp="t")
