@@ -270,3 +270,9 @@ def test_save_best_auto_uses_the_first_validation_metric(tmp_path):
     hook = CheckpointHook(interval=-1, save_best="auto", save_last=False)
     fit(tmp_path, hook, Two(), max_epochs=2)
     assert files(tmp_path) == ["best_aAcc_epoch_2.pth"]
+
+
+def test_warns_when_lightning_adds_its_own_model_checkpoint(tmp_path):
+    with pytest.warns(UserWarning, match="enable_checkpointing=False"):
+        fit(tmp_path, CheckpointHook(interval=-1, save_last=False), max_steps=1, limit_val_batches=0,
+            enable_checkpointing=True)

@@ -40,7 +40,7 @@ from typing import Any, Callable, Sequence
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
 
 from ..checkpoint_io import publish_checkpoint, remove_stale_temp_files, write_last_checkpoint
@@ -266,6 +266,13 @@ class CheckpointHook(Callback):
             self.out_dir = self.work_dir
         else:
             self.out_dir = os.path.join(os.path.abspath(self.out_dir_arg), os.path.basename(self.work_dir.rstrip(os.sep)))
+        if stage == "fit" and any(isinstance(cb, ModelCheckpoint) for cb in trainer.callbacks):
+            from lightning.pytorch.utilities import rank_zero_warn
+
+            rank_zero_warn(
+                "Lightning's ModelCheckpoint is active next to CheckpointHook and writes its own "
+                "files; build the Trainer with enable_checkpointing=False to keep only MMEngine's"
+            )
         if stage == "fit" and self.save_best is not None:
             from lightning.pytorch.utilities.model_helpers import is_overridden
 
