@@ -1,17 +1,227 @@
-"""The ``lightning-runtime`` command (subcommands arrive with the CLI work)."""
+"""``lightning-runtime {fit,validate,test,predict,explain} --config FILE``.
+
+The MMEngine part of the command line (config files, dotted overrides) is read by
+:mod:`lightning_runtime.cli_args` with MMEngine's merge rules; the resulting config becomes a
+:class:`~lightning_runtime.runtime.Runtime`. The Lightning part (``model:``/``data:`` with
+``class_path``/``init_args``) is instantiated by :class:`RuntimeCLI`, a ``LightningCLI`` whose
+Trainer comes from the runtime, and with LightningCLI's automatic ``optimizer:`` path switched off
+(it calls ``model.parameters()`` and would drop the param groups).
+
+Every config problem prints one message and exits with code 2, without a traceback and before
+anything is written to ``work_dir``.
+
+Example (shell)::
+
+    lightning-runtime explain --config configs/demo/seg_vit_shapes.py --plot lr.png
+    lightning-runtime fit --config configs/demo/seg_vit_shapes.py --train_cfg.max_iters=200
+"""
 
 from __future__ import annotations
 
+import copy
 import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
-__all__ = ["main"]
+from .cli_args import LIGHTNING_SECTIONS, USAGE, Invocation, parse_invocation
+from .errors import ConfigError
+
+__all__ = ["main", "load_merged", "split_lightning_sections", "RuntimeCLI"]
+
+
+def load_merged(configs: list[str], overrides: list[str]) -> Any:
+    """Load each ``--config`` in order, deep-merge them, then apply the dotted overrides."""
+    from .config import load_config, merge_configs
+
+    if not configs:
+        raise ConfigError("no config given", path="command line", fix="add --config FILE (.py, .yaml or .json)")
+    cfg = load_config(configs[0])
+    for extra in configs[1:]:
+        cfg = merge_configs(cfg, load_config(extra))
+    if overrides:
+        cfg = load_config(cfg, overrides=overrides)
+    return cfg
+
+
+def _class_spec(value: Any, section: str) -> dict[str, Any] | None:
+    """``model``/``data`` in LightningCLI form, or ``dict(type='pkg.Class', ...)`` converted to it.
+
+    Returns ``None`` when the section is not a Lightning class spec (e.g. an MMSeg
+    ``model=dict(type='EncoderDecoder', ...)``, which stays in the config for the user's module).
+    """
+    if not isinstance(value, Mapping):
+        return None
+    if "class_path" in value:
+        extra = set(value) - {"class_path", "init_args", "dict_kwargs"}
+        if extra:
+            raise ConfigError(f"unexpected keys {sorted(extra)} next to class_path", path=section,
+                              fix="put constructor arguments under init_args")
+        return {"class_path": value["class_path"], "init_args": dict(value.get("init_args") or {})}
+    type_ = value.get("type")
+    if isinstance(type_, str) and type_.count(".") >= 1:
+        from .registry import _import_object
+
+        obj = _import_object(type_)
+        import lightning.pytorch as pl
+
+        base = pl.LightningModule if section == "model" else pl.LightningDataModule
+        if isinstance(obj, type) and issubclass(obj, base):
+            init_args = {k: v for k, v in value.items() if k != "type"}
+            return {"class_path": type_, "init_args": init_args}
+    return None
+
+
+def split_lightning_sections(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split the config into (LightningCLI sections, trainer overrides).
+
+    ``model``/``data`` become LightningCLI class specs when they are written as such;
+    ``trainer`` is a dict of extra ``L.Trainer`` arguments that win over the translated ones.
+    """
+    sections: dict[str, Any] = {}
+    for name in ("model", "data"):
+        spec = _class_spec(cfg.get(name), name)
+        if spec is not None:
+            sections[name] = spec
+    trainer = cfg.get("trainer") or {}
+    if not isinstance(trainer, Mapping):
+        raise ConfigError("must be a dict of Trainer arguments", path="trainer", fix="write trainer: {max_epochs: 1}")
+    for key in ("ckpt_path", "seed_everything"):
+        if key in cfg:
+            sections[key] = cfg[key]
+    return sections, dict(copy.deepcopy(dict(trainer)))
+
+
+def _runtime_cli_class() -> type:
+    from lightning.pytorch.cli import LightningCLI
+
+    class RuntimeCLI(LightningCLI):
+        """LightningCLI that only instantiates ``model``/``data``; the Runtime builds the Trainer."""
+
+        def instantiate_trainer(self, **kwargs: Any) -> Any:  # noqa: D401 - LightningCLI hook
+            # The Trainer is built by Runtime.fit/validate/test with the translated arguments;
+            # LightningCLI's own would carry every Trainer default and override them.
+            return None
+
+    return RuntimeCLI
+
+
+def RuntimeCLI(sections: Mapping[str, Any]) -> Any:  # noqa: N802 - reads like the class it builds
+    """Instantiate ``model``/``data`` from LightningCLI-style sections (``run=False``)."""
+    import lightning.pytorch as pl
+
+    cls = _runtime_cli_class()
+    args = {k: v for k, v in sections.items() if k in ("model", "data")}
+    argv, sys.argv = sys.argv, sys.argv[:1]  # LightningCLI warns when it sees both args and argv
+    try:
+        return cls(
+            model_class=pl.LightningModule,
+            datamodule_class=pl.LightningDataModule if "data" in args else None,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            save_config_callback=None,
+            seed_everything_default=False,
+            auto_configure_optimizers=False,
+            args=args,
+            run=False,
+            parser_kwargs={"exit_on_error": False},
+        )
+    except SystemExit as exc:  # jsonargparse reports its own errors by exiting
+        raise ConfigError("model/data sections could not be instantiated", path="model",
+                          fix="check class_path and init_args against the class signature") from exc
+    except Exception as exc:  # noqa: BLE001 - jsonargparse raises its own ArgumentError types
+        if type(exc).__name__ in ("ArgumentError", "ParserError"):
+            raise ConfigError(str(exc).splitlines()[0], path="model/data",
+                              fix="check class_path and init_args against the class signature") from exc
+        raise
+    finally:
+        sys.argv = argv
+
+
+def _instantiate(sections: Mapping[str, Any], need_model: bool) -> tuple[Any, Any]:
+    if "model" not in sections:
+        if need_model:
+            raise ConfigError(
+                "no LightningModule given", path="model",
+                fix="add model = dict(class_path='my_pkg.MyModule', init_args=dict(...)) "
+                "(YAML: model: {class_path: ..., init_args: {...}})")
+        return None, None
+    cli = RuntimeCLI(sections)
+    return cli.model, getattr(cli, "datamodule", None)
+
+
+def _resolved_config_path(cfg: Any, work_dir: Path) -> Path:
+    name = Path(cfg.filename).name if getattr(cfg, "filename", None) else "config.py"
+    if not name.endswith((".py", ".yaml", ".yml")):
+        name = Path(name).stem + ".py"
+    return work_dir / name
+
+
+def _save_config_callback(cfg: Any, path: Path) -> Any:
+    """Dump the resolved config to ``work_dir`` when training starts (rank zero), as MMEngine does.
+
+    Written at ``on_train_start`` rather than before: a config error found while the Trainer sets
+    up must leave ``work_dir`` untouched.
+    """
+    from lightning.pytorch.callbacks import Callback
+
+    class SaveResolvedConfig(Callback):
+        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+            if trainer.is_global_zero:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                cfg.dump(path)
+
+    return SaveResolvedConfig()
+
+
+def _run(inv: Invocation) -> int:
+    from .runtime import Runtime
+
+    cfg = load_merged(inv.configs, inv.overrides)
+    if inv.print_config:
+        print(cfg.pretty_text)
+        return 0
+    sections, trainer_overrides = split_lightning_sections(cfg)
+    rt = Runtime(cfg)
+    sub = inv.subcommand
+    if sub == "explain":
+        from .explain import explain, plot_lr
+
+        model, _ = _instantiate(sections, need_model=False)
+        print(explain(rt, model))
+        if inv.plot:
+            print(f"\nlearning-rate plot written to {plot_lr(rt, inv.plot, model)}")
+        return 0
+    model, datamodule = _instantiate(sections, need_model=True)
+    ckpt_path = sections.get("ckpt_path")
+    if sub == "fit":
+        saved = _resolved_config_path(cfg, rt.ctx.work_dir)
+        callbacks = list(trainer_overrides.pop("callbacks", None) or []) + [_save_config_callback(cfg, saved)]
+        trainer = rt.fit(model, datamodule=datamodule, callbacks=callbacks, **trainer_overrides)
+        if trainer.is_global_zero:
+            print(f"work_dir: {rt.ctx.work_dir}  (log: {rt.ctx.log_dir}, resolved config: {saved})")
+    elif sub == "validate":
+        rt.validate(model, datamodule=datamodule, ckpt_path=ckpt_path, **trainer_overrides)
+    elif sub == "test":
+        rt.test(model, datamodule=datamodule, ckpt_path=ckpt_path, **trainer_overrides)
+    else:  # predict
+        trainer = rt.build_trainer(**trainer_overrides)
+        trainer.predict(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``lightning-runtime`` console script."""
-    argv = sys.argv[1:] if argv is None else argv
-    print("usage: lightning-runtime {fit,validate,test,predict,explain} --config FILE")
-    return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    """Entry point of the ``lightning-runtime`` console script; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        inv = parse_invocation(argv)
+        if inv.help:
+            print(USAGE)
+            return 0
+        return _run(inv)
+    except ConfigError as err:
+        print(f"lightning-runtime: config error\n{err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,6 +39,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,11 @@ class Runtime:
         kwargs.update(self.precision.trainer_kwargs)
         kwargs.update(self._env_kwargs)
         kwargs["default_root_dir"] = str(self.ctx.work_dir)
+        # Checkpoints are the CheckpointHook's (default_hooks.checkpoint); removing that hook
+        # means no checkpoints, as in MMEngine, so Lightning's implicit ModelCheckpoint is off.
+        kwargs["enable_checkpointing"] = False
+        # Scalars logged with self.log reach the loggers at the LoggerHook's interval.
+        kwargs["log_every_n_steps"] = self._logger_interval()
         from .loggers import build_loggers
 
         kwargs["logger"] = build_loggers(self.cfg.get("visualizer"), self.ctx.log_dir)
@@ -184,6 +190,12 @@ class Runtime:
         if plugins:
             kwargs["plugins"] = plugins
         return kwargs
+
+    def _logger_interval(self) -> int:
+        hooks = self.cfg.get("default_hooks") or {}
+        logger = hooks.get("logger", {}) if "logger" in hooks else {}
+        interval = (logger or {}).get("interval", 10)
+        return interval if isinstance(interval, int) and interval > 0 else 10
 
     def callbacks(self) -> list[Callback]:
         """The hook callbacks (``default_hooks`` + ``custom_hooks``, by priority) and the runtime's own."""
@@ -245,7 +257,32 @@ class Runtime:
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": stack, "interval": "step", "frequency": 1}}
 
     # ------------------------------------------------------------------ running
+    def attach(self, module: pl.LightningModule) -> pl.LightningModule:
+        """Give ``module`` this runtime's optimizers, if it does not build its own.
+
+        * A module that does not override ``configure_optimizers`` gets one that returns
+          ``self.configure_optimizers(module)`` (bound to the instance; the class is untouched).
+        * A module with an attribute ``runtime`` set to ``None`` gets ``module.runtime = self``
+          (the demo's ``SegModule`` reads it in its own ``configure_optimizers``).
+
+        :meth:`fit`, :meth:`validate` and :meth:`test` call this; call it yourself when you drive
+        ``trainer.fit`` by hand.
+        """
+        from lightning.pytorch.utilities.model_helpers import is_overridden
+
+        if not is_overridden("configure_optimizers", module):
+            runtime = self
+
+            def configure_optimizers(self_module: pl.LightningModule) -> dict[str, Any]:
+                return runtime.configure_optimizers(self_module)
+
+            module.configure_optimizers = types.MethodType(configure_optimizers, module)  # type: ignore[method-assign]
+        if hasattr(module, "runtime") and getattr(module, "runtime") is None:
+            module.runtime = self
+        return module
+
     def _prepare(self, module: pl.LightningModule, dataloaders: list[Any]) -> tuple[Any, dict[str, Any]]:
+        self.attach(module)
         overrides: dict[str, Any] = {}
         if any(has_mmengine_sampler(dl) for dl in dataloaders if dl is not None):
             overrides["use_distributed_sampler"] = False

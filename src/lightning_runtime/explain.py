@@ -1,0 +1,276 @@
+"""``explain``: what a config turns into, before anything runs.
+
+:func:`explain` renders, as text: the Trainer arguments, the callbacks in call order with their
+priorities, the param-group table (needs the model), which parameters each ``custom_keys`` entry
+matched, and the learning-rate curve of every group over the whole run (sparklines plus values at
+the schedule's boundaries). :func:`plot_lr` draws the same curves into a PNG with the window
+boundaries marked (matplotlib, the ``plot`` extra).
+
+Nothing here trains, touches ``work_dir`` or steps a real optimizer: the curve is a dry run of the
+scheduler (``ParamSchedulerStack.curve``).
+
+Example:
+    >>> from lightning_runtime import Runtime
+    >>> rt = Runtime(dict(train_cfg=dict(type='IterBasedTrainLoop', max_iters=100),
+    ...     optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+    ...     param_scheduler=[dict(type='LinearLR', start_factor=0.1, by_epoch=False, end=10)]))
+    >>> print(explain(rt))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from .errors import ConfigError
+
+__all__ = ["explain", "plot_lr", "lr_curves", "LRCurves"]
+
+_SPARK = "▁▂▃▄▅▆▇█"
+_MAX_SAMPLES = 4000
+
+
+class LRCurves:
+    """Learning rate per param group over a run, sampled for display.
+
+    Attributes:
+        iterations: Sampled iteration indices (always include 0, every window boundary, the last).
+        values: ``{group_name: [lr at each sampled iteration]}``.
+        boundaries: ``[(iteration, label)]`` where scheduler windows begin or end.
+        total: Number of training iterations in the run.
+    """
+
+    def __init__(self, iterations: list[int], values: dict[str, list[float]],
+                 boundaries: list[tuple[int, str]], total: int) -> None:
+        self.iterations = iterations
+        self.values = values
+        self.boundaries = boundaries
+        self.total = total
+
+    def at(self, iteration: int) -> dict[str, float]:
+        """The lr of every group at a sampled ``iteration``."""
+        row = self.iterations.index(iteration)
+        return {name: vals[row] for name, vals in self.values.items()}
+
+
+def _total_iters(rt: Any, epoch_length: int | None) -> int | None:
+    loop = rt.train_loop
+    if loop is None:
+        return None
+    if not loop.by_epoch:
+        return int(loop.max_iters)
+    return int(loop.max_epochs) * epoch_length if epoch_length else None
+
+
+def _stand_in_optimizer(rt: Any) -> torch.optim.Optimizer:
+    """An optimizer with the config's base values when no model is given (one group)."""
+    from .optim import build_optimizer
+
+    wrapper = copy.deepcopy(dict(rt.cfg["optim_wrapper"]))
+    wrapper.pop("paramwise_cfg", None)
+    wrapper.pop("constructor", None)
+    return build_optimizer(nn.Linear(1, 1), wrapper)
+
+
+def _boundaries(stack: Any, epoch_length: int | None, total: int) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    for slot in getattr(stack, "_core").slots:
+        sched = slot.sched
+        scale = epoch_length if getattr(sched, "by_epoch", False) and epoch_length else 1
+        for edge, what in ((getattr(sched, "begin", 0), "begin"), (getattr(sched, "end", None), "end")):
+            if edge is None or not math.isfinite(edge):
+                continue
+            it = int(edge * scale)
+            if 0 < it <= total:
+                out.append((it, f"{slot.path}.{what}"))
+    return sorted(set(out))
+
+
+def lr_curves(rt: Any, module: nn.Module | None = None, *, epoch_length: int | None = None,
+              samples: int = _MAX_SAMPLES) -> LRCurves:
+    """Dry-run the schedule and sample every group's lr over the whole run.
+
+    Args:
+        rt: The :class:`~lightning_runtime.runtime.Runtime`.
+        module: The model; without it one stand-in group with the config's base lr is shown.
+        epoch_length: Iterations per epoch, needed for epoch-based loops and schedulers.
+        samples: Roughly how many iterations to sample (boundaries are always included).
+    """
+    from .optim import build_optimizer
+    from .schedulers import build_scheduler
+
+    if rt.cfg.get("optim_wrapper") is None:
+        raise ConfigError("missing optim_wrapper", path="optim_wrapper",
+                          fix="add optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01))")
+    total = _total_iters(rt, epoch_length)
+    if total is None:
+        raise ConfigError("cannot tell how many iterations the run has", path="train_cfg",
+                          fix="give train_cfg (and, for epoch-based loops, the epoch length)")
+    optimizer = build_optimizer(module, rt.cfg["optim_wrapper"]) if module is not None else _stand_in_optimizer(rt)
+    names = [g.get("name", f"pg{i}") for i, g in enumerate(optimizer.param_groups)]
+    sched_cfg = rt.cfg.get("param_scheduler")
+    if not sched_cfg:
+        its = [0, max(total - 1, 0)]
+        return LRCurves(its, {n: [g["lr"]] * 2 for n, g in zip(names, optimizer.param_groups)}, [], total)
+    loop = rt.train_loop
+    stack = build_scheduler(optimizer, sched_cfg, epoch_length=epoch_length,
+                            max_iters=None if loop.by_epoch else loop.max_iters,
+                            max_epochs=loop.max_epochs if loop.by_epoch else None)
+    bounds = _boundaries(stack, epoch_length, total)
+    stride = max(1, total // samples)
+    picks = set(range(0, total, stride)) | {total - 1}
+    for it, _ in bounds:
+        picks.update(i for i in (it - 1, it) if 0 <= i < total)
+    its = sorted(picks)
+    curve = stack.curve(its, params=["lr"])["lr"]
+    values = {name: [float(v) for v in curve[:, j]] for j, name in enumerate(names)}
+    return LRCurves(its, values, bounds, total)
+
+
+def _sparkline(values: Sequence[float], width: int = 48) -> str:
+    if not values:
+        return ""
+    step = max(1, math.ceil(len(values) / width))
+    pts = [max(values[i:i + step]) for i in range(0, len(values), step)]
+    lo, hi = min(pts), max(pts)
+    if hi <= lo:
+        return _SPARK[-1] * len(pts)
+    return "".join(_SPARK[min(len(_SPARK) - 1, int((v - lo) / (hi - lo) * (len(_SPARK) - 1) + 0.5))] for v in pts)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_fmt(v) for v in value) + ")"
+    return str(value)
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
+def _trainer_section(rt: Any) -> list[str]:
+    lines = ["Trainer arguments:"]
+    for key, value in sorted(rt.trainer_kwargs().items()):
+        if key == "logger":
+            value = [type(v).__name__ for v in value] if isinstance(value, list) else type(value).__name__
+        elif key == "plugins":
+            value = [type(v).__name__ for v in value]
+        elif hasattr(value, "__class__") and not isinstance(value, (int, float, str, bool, type(None), list, tuple, dict)):
+            value = type(value).__name__
+        lines.append(f"  {key}: {value}")
+    return lines
+
+
+def _callback_section(rt: Any) -> list[str]:
+    from .hooks import HookCallback, priority_name
+
+    lines = ["Callbacks (call order):"]
+    for i, cb in enumerate(rt.callbacks(), 1):
+        name = type(cb.hook).__name__ if isinstance(cb, HookCallback) else type(cb).__name__
+        prio = getattr(cb, "priority", None)
+        shown = f"{priority_name(prio)}" if prio is not None else "runtime"
+        lines.append(f"  {i:2d}. {name:<28} ({shown})")
+    return lines
+
+
+def _group_section(optimizer: torch.optim.Optimizer) -> list[str]:
+    keys = [k for k in ("momentum", "betas") if any(k in g for g in optimizer.param_groups)]
+    rows = [["group", "lr", "weight_decay", *keys, "params", "examples"]]
+    for i, g in enumerate(optimizer.param_groups):
+        names = list(g.get("param_names", []))
+        count = sum(p.numel() for p in g["params"])
+        example = ", ".join(names[:2]) + (f", ... (+{len(names) - 2})" if len(names) > 2 else "")
+        rows.append([str(g.get("name", f"pg{i}")), _fmt(g["lr"]), _fmt(g.get("weight_decay", 0.0)),
+                     *[_fmt(g.get(k, "-")) for k in keys], f"{count:,}", example])
+    return ["Param groups:", *_table(rows)]
+
+
+def _custom_keys_section(rt: Any, module: nn.Module) -> list[str]:
+    paramwise = (rt.cfg.get("optim_wrapper") or {}).get("paramwise_cfg") or {}
+    custom = paramwise.get("custom_keys") or {}
+    if not custom:
+        return []
+    lines = ["custom_keys matches:"]
+    names = [n for n, p in module.named_parameters() if p.requires_grad]
+    claimed: set[str] = set()
+    for key in sorted(custom, key=lambda k: (-len(k), k)):  # MMEngine's order: longest first
+        hits = [n for n in names if key in f".{n}" and n not in claimed]
+        claimed.update(hits)
+        shown = ", ".join(hits[:3]) + (f", ... (+{len(hits) - 3})" if len(hits) > 3 else "")
+        lines.append(f"  {key!r:<24} {len(hits):4d} params  {shown or '(matches nothing)'}")
+    return lines
+
+
+def _lr_section(curves: LRCurves) -> list[str]:
+    lines = [f"Learning rate over {curves.total:,} iterations:"]
+    width = max(len(n) for n in curves.values)
+    for name, vals in curves.values.items():
+        lines.append(f"  {name:<{width}}  {_sparkline(vals)}  {_fmt(vals[0])} -> {_fmt(vals[-1])}")
+    marks = sorted({0, *[it for it, _ in curves.boundaries if it < curves.total], curves.total - 1})
+    if len(curves.values) <= 6:
+        rows = [["iter", *curves.values]]
+        for it in marks:
+            if it in curves.iterations:
+                rows.append([str(it), *[_fmt(v) for v in curves.at(it).values()]])
+        lines += _table(rows)
+    for it, label in curves.boundaries:
+        lines.append(f"  boundary at iter {it}: {label}")
+    return lines
+
+
+def explain(rt: Any, module: nn.Module | None = None, *, epoch_length: int | None = None) -> str:
+    """Describe everything the config turns into (see the module docstring)."""
+    sections = [_trainer_section(rt), _callback_section(rt)]
+    if rt.cfg.get("optim_wrapper") is not None:
+        if module is not None:
+            from .optim import build_optimizer
+
+            sections.append(_group_section(build_optimizer(module, rt.cfg["optim_wrapper"])))
+            sections.append(_custom_keys_section(rt, module))
+        else:
+            sections.append(["Param groups: (give the model to see them)"])
+        if rt.train_loop is not None and _total_iters(rt, epoch_length) is not None:
+            sections.append(_lr_section(lr_curves(rt, module, epoch_length=epoch_length)))
+    return "\n\n".join("\n".join(s) for s in sections if s)
+
+
+def plot_lr(rt: Any, path: str, module: nn.Module | None = None, *, epoch_length: int | None = None,
+            size: tuple[float, float] = (8.0, 4.5), dpi: int = 100) -> str:
+    """Draw every group's learning rate over the run into ``path`` (PNG); returns ``path``.
+
+    Window boundaries (warmup end, poly start, ...) are marked with dotted vertical lines.
+
+    Raises:
+        ConfigError: matplotlib is not installed (``pip install 'lightning-runtime[plot]'``).
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ConfigError("plotting needs matplotlib", path="--plot",
+                          fix="pip install 'lightning-runtime[plot]' (or pip install matplotlib)") from exc
+    curves = lr_curves(rt, module, epoch_length=epoch_length)
+    fig, ax = plt.subplots(figsize=size, dpi=dpi)
+    for name, vals in curves.values.items():
+        ax.plot(curves.iterations, vals, label=name, linewidth=1.2)
+    for it, label in curves.boundaries:
+        ax.axvline(it, color="grey", linestyle=":", linewidth=0.8)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("learning rate")
+    ax.set_title("learning rate per param group")
+    if len(curves.values) <= 12:
+        ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
