@@ -102,7 +102,8 @@ def test_nothing_runs_a_config_that_would_create_a_file(tmp_path: Path) -> None:
         ("x = f'{1:>999999999}'\n", "format width 999999999 exceeds"),
         ("x = '%999999999d' % 1\n", "format width 999999999 exceeds"),
         ("a = [1]\nb = [a.extend(a) for _ in range(40)]\n", "exceeds the limit"),
-        ("x = 'ab'.replace('', 'c' * 900000)\n", "exceeds the limit"),
+        ("x = 'ab'.replace('', 'c' * 90000)\n", "value of 270002 elements exceeds the limit"),
+        ("".join(f"a{i} = [[0] * 300] * 300\n" for i in range(8)), "config larger than 500000"),
     ],
 )
 def test_bombs_are_refused_quickly(tmp_path: Path, source: str, says: str) -> None:

@@ -212,6 +212,15 @@ slt = crop_size[::-1]
 d2 = {**data_preprocessor, 'extra': [1, (2, 3)]}
 l2 = [*depths, 9]
 empty = dict()
+l3 = [1]
+l3 += [2]
+l3[0] = 5
+d3 = dict(a=1)
+d3['b'] = (2, )
+mean = data_preprocessor['mean'][::-1]
+ann: int = 3
+a1 = b1 = 'same'
+(u1, u2) = (1, [2])
 optim_wrapper = dict(optimizer=dict(lr=lr, _delete_=True, type='AdamW', betas=(0.9, 0.999)),
                      paramwise_cfg=dict(custom_keys=custom_keys))
 param_scheduler = [

@@ -136,7 +136,7 @@ def _resolve_base(entry: str, including: str, line: int | None) -> tuple[str, st
 
 
 def _read(filename: str, chain: tuple[str, ...], parent: tuple[str, int | None] | None,
-          limits: Limits) -> tuple[dict[str, Any], Locator]:
+          limits: Limits, budget: list[int]) -> tuple[dict[str, Any], Locator]:
     """Read one file and its bases: MMEngine's ``_file2dict`` on data."""
     filename = osp.abspath(osp.expanduser(filename))
     pfile, pline = parent if parent else (None, None)
@@ -180,7 +180,8 @@ def _read(filename: str, chain: tuple[str, ...], parent: tuple[str, int | None] 
     locator = Locator()
     for entry in base_files:
         path, scope = _resolve_base(entry, filename, base_line)
-        sub, sub_locator = _read(path, (*chain, filename), (filename, base_line), limits)
+        sub, sub_locator = _read(path, (*chain, filename), (filename, base_line), limits,
+                                 budget)
         locator.extend(sub_locator)
         dup = [k for k in sub if k in base_cfg]
         if dup:
@@ -195,7 +196,7 @@ def _read(filename: str, chain: tuple[str, ...], parent: tuple[str, int | None] 
         base_cfg.update(to_config_dict(sub, scope))
 
     if tree is not None:
-        cfg = evaluate_source(tree, filename, base_cfg, limits)
+        cfg = evaluate_source(tree, filename, base_cfg, limits, budget)
         locator.add(filename, py_locations(tree))
     else:
         assert data is not None
@@ -277,7 +278,8 @@ def load_config(src: str | os.PathLike[str] | Mapping[str, Any],
         cfg = Config(to_config_dict(copy.deepcopy(to_plain(dict(data)))))
     elif isinstance(src, (str, os.PathLike)):
         path = os.fspath(src)
-        data_dict, locator = _read(path, (), None, Limits())
+        limits = Limits()
+        data_dict, locator = _read(path, (), None, limits, [limits.max_total])
         for key in RESERVED_KEYS:
             if key in data_dict:
                 where = locator.locate(key)

@@ -47,10 +47,11 @@ ALLOWED = (
 class Limits:
     """Bounds that keep a hostile config from using unbounded time or memory."""
 
-    max_len: int = 1_000_000  # elements of a sequence or characters of a string
+    max_len: int = 100_000  # elements of a sequence or characters of a string
     max_int_bits: int = 16_384  # size of an integer result
-    max_nodes: int = 2_000_000  # expanded size of one value (shared sub-values counted each time)
-    max_steps: int = 2_000_000  # comprehension iterations and builtin-consumed elements per file
+    max_nodes: int = 100_000  # expanded size of one value (shared sub-values counted each time)
+    max_total: int = 500_000  # expanded size of all assigned values, over a file and its bases
+    max_steps: int = 1_000_000  # comprehension iterations and builtin-consumed elements per file
     max_source: int = 5_000_000  # characters in one config file
     max_format_width: int = 10_000  # width/precision inside format specs
 
@@ -213,7 +214,9 @@ _WIDTH = re.compile(r"\d+")
 
 
 class _Evaluator:
-    def __init__(self, filename: str, base: ConfigDict, limits: Limits) -> None:
+    def __init__(self, filename: str, base: ConfigDict, limits: Limits,
+                 budget: list[int] | None = None) -> None:
+        self.budget = budget if budget is not None else [limits.max_total]
         self.filename = filename
         self.base = base
         self.limits = limits
@@ -246,10 +249,19 @@ class _Evaluator:
         if n > self.limits.max_len:
             raise self.error(f"value of {n} elements exceeds the limit of {self.limits.max_len}")
 
-    def guard(self, value: Any) -> None:
+    def guard(self, value: Any) -> int:
+        """Refuse ``value`` if its expanded size is over the limit; return the size."""
         if isinstance(value, dict | list | tuple | set | frozenset):
-            if tree_size(value, self.limits.max_nodes) > self.limits.max_nodes:
+            size = tree_size(value, self.limits.max_nodes)
+            if size > self.limits.max_nodes:
                 raise self.error(f"value larger than {self.limits.max_nodes} elements")
+            return size
+        return 1
+
+    def spend(self, value: Any) -> None:
+        self.budget[0] -= self.guard(value)
+        if self.budget[0] < 0:
+            raise self.error(f"config larger than {self.limits.max_total} elements in all")
 
     # -- statements ----------------------------------------------------------------------------
     def run(self, tree: ast.Module) -> dict[str, Any]:
@@ -266,13 +278,13 @@ class _Evaluator:
                 return  # read separately, as MMEngine does
             self.target = _target_name(first)
             value = self.eval(stmt.value)
-            self.guard(value)
+            self.spend(value)
             for target in stmt.targets:
                 self.assign(target, value)
         elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
             self.target = _target_name(stmt.target)
             value = self.eval(stmt.value)
-            self.guard(value)
+            self.spend(value)
             self.assign(stmt.target, value)
         elif isinstance(stmt, ast.AugAssign):
             self.target = _target_name(stmt.target)
@@ -281,7 +293,7 @@ class _Evaluator:
             if isinstance(current, list) and isinstance(value, list):
                 current[:] = value  # ``+=`` on a list extends it in place, as Python does
                 value = current
-            self.guard(value)
+            self.spend(value)
             self.assign(stmt.target, value)
         elif isinstance(stmt, ast.Expr):
             if isinstance(stmt.value, ast.Constant):
@@ -289,6 +301,7 @@ class _Evaluator:
             if isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute):
                 self.target = _target_name(stmt.value.func.value)
                 self.eval(stmt.value)
+                self.spend(self.eval(stmt.value.func.value))
                 return
             raise self.not_allowed("an expression statement other than a method call", stmt)
         elif isinstance(stmt, ast.Pass):
@@ -682,21 +695,22 @@ def parse_source(source: str, filename: str, limits: Limits | None = None) -> as
         raise ConfigError(f"invalid Python syntax: {exc.msg}", file=filename, line=exc.lineno,
                           fix="fix the syntax at this line") from None
     except (RecursionError, MemoryError, ValueError) as exc:
-        raise ConfigError(f"cannot parse config: {type(exc).__name__}: {exc}",
-                          file=filename) from None
+        raise ConfigError(f"cannot parse config (nested too deeply or too large): "
+                          f"{type(exc).__name__}: {exc}", file=filename) from None
 
 
 def evaluate_source(source: str | ast.Module, filename: str, base: ConfigDict,
-                    limits: Limits | None = None) -> dict[str, Any]:
+                    limits: Limits | None = None,
+                    budget: list[int] | None = None) -> dict[str, Any]:
     """Evaluate a config module and return its top-level names in assignment order.
 
     ``_base_`` assignments are skipped (the caller reads them with :func:`read_base_files`);
     ``_base_`` itself reads from ``base``. Names starting with ``__`` are dropped, as MMEngine
-    does.
+    does. ``budget`` (``[n]``) is the size allowance shared with the other files of one load.
     """
     limits = limits or Limits()
     tree = source if isinstance(source, ast.Module) else parse_source(source, filename, limits)
-    ev = _Evaluator(filename, base, limits)
+    ev = _Evaluator(filename, base, limits, budget)
     ns = ev.run(tree)
     return {k: v for k, v in ns.items() if not k.startswith("__")}
 
