@@ -14,7 +14,7 @@ Example:
     ...     dict(type='LinearLR', start_factor=0.1, begin=0, end=1000, by_epoch=False),
     ...     dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=1000, end=160000, by_epoch=False)])
     >>> round(sched.value_at(500)['lr'][0], 8), round(sched.value_at(159999)['lr'][0], 8)
-    (0.00545045, 0.0001)
+    (0.0055045, 0.0001)
 """
 
 from __future__ import annotations
