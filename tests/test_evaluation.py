@@ -270,3 +270,17 @@ def test_test_evaluator_path():
     with pytest.raises(ConfigError) as info:
         build_evaluator(dict(type="CitysMetric"), path="test_evaluator")
     assert str(info.value).startswith("test_evaluator.type: CitysMetric is not supported")
+
+
+def test_any_torchmetrics_metric_by_dotted_path(tmp_path):
+    ev = build_evaluator(
+        [dict(type="IoUMetric", output_dir=str(tmp_path)),
+         dict(type="torchmetrics.classification.MulticlassJaccardIndex", average="macro")],
+        num_classes=3, class_names=["a", "b", "c"])
+    pred = torch.tensor([[[0, 1, 2], [2, 2, 0]]])
+    gt = torch.tensor([[[0, 1, 2], [2, 1, 0]]])
+    ev.update(pred, gt, img_paths=["x/frame.png"])  # img_paths reaches IoUMetric only
+    out = ev.compute()
+    assert out["mIoU"] == 72.22  # (2/2 + 1/2 + 2/3) / 3
+    assert float(out["MulticlassJaccardIndex"]) == pytest.approx(0.7222, abs=1e-4)
+    assert (tmp_path / "frame.png").exists()

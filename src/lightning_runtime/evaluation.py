@@ -345,11 +345,11 @@ class Evaluator(torch.nn.Module):
     def __init__(self, metrics: Sequence[Metric]) -> None:
         super().__init__()
         self.metrics = torch.nn.ModuleList(metrics)
+        self._update_params = [frozenset(inspect.signature(m.update).parameters) for m in metrics]
 
     def update(self, preds: torch.Tensor, target: torch.Tensor | None = None, **kwargs: Any) -> None:
         """Pass one batch to every metric (``kwargs`` only to metrics whose ``update`` takes them)."""
-        for m in self.metrics:
-            params = inspect.signature(m.update).parameters
+        for m, params in zip(self.metrics, self._update_params):
             extra = {k: v for k, v in kwargs.items() if k in params}
             m.update(preds, target, **extra) if target is not None else m.update(preds, **extra)
 
