@@ -39,6 +39,10 @@ def load_merged(configs: list[str], overrides: list[str]) -> Any:
     cfg = load_config(configs[0])
     for extra in configs[1:]:
         cfg = merge_configs(cfg, load_config(extra))
+    if len(configs) > 1:  # the first config names the run (work_dir default, dumped file name)
+        from .config import Config
+
+        cfg = Config(dict(cfg), configs[0], cfg._locator)
     if overrides:
         cfg = load_config(cfg, overrides=overrides)
     return cfg

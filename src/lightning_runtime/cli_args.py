@@ -97,6 +97,8 @@ def parse_invocation(argv: list[str]) -> Invocation:
             inv.help = True
             i += 1
             continue
+        if arg == "-c":  # LightningCLI's short form of --config
+            arg = "--config"
         if not arg.startswith("--"):
             raise _cli_error(
                 f"unexpected argument {arg!r}",

@@ -55,6 +55,7 @@ from .runtime_loops import LoopControl, check_eval_cfg, loop_trainer_kwargs, par
 from .runtime_precision import plan_precision
 from .runtime_support import (
     attach_text_log,
+    detach_text_log,
     auto_scale_ratio,
     epoch_length_of,
     has_mmengine_sampler,
@@ -155,6 +156,36 @@ class Runtime:
         )
         self.ctx.extra.update(seed=self.seed, log_level=log_level, launcher=self.launcher)
         self._loop_control = LoopControl(self.train_loop) if self.train_loop is not None else None
+        self._check_optim_and_schedulers()
+
+    def _check_optim_and_schedulers(self) -> None:
+        """Build the optimizer and the scheduler stack once on a stand-in parameter.
+
+        Every type, argument and window of ``optim_wrapper.optimizer`` and ``param_scheduler`` is
+        thereby checked when the Runtime is created, so a typo stops the run before the Trainer
+        exists and before anything is written to ``work_dir``. (``paramwise_cfg`` needs the real
+        model and is checked in :meth:`configure_optimizers`.)
+        """
+        wrapper = self.cfg.get("optim_wrapper")
+        if wrapper is None:
+            return
+        import warnings
+
+        from .optim import build_optimizer
+        from .schedulers import build_scheduler
+
+        stand_in = dict(wrapper)
+        stand_in.pop("paramwise_cfg", None)
+        stand_in.pop("constructor", None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the real build warns, once
+            optimizer = build_optimizer(torch.nn.Linear(1, 1), stand_in)
+            sched_cfg = self.cfg.get("param_scheduler")
+            if sched_cfg and not self._scheduler_hook_removed():
+                loop = self.train_loop
+                build_scheduler(optimizer, sched_cfg, epoch_length=None,
+                                max_iters=loop.max_iters if loop and not loop.by_epoch else None,
+                                max_epochs=loop.max_epochs if loop and loop.by_epoch else None)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Runtime:
@@ -313,10 +344,12 @@ class Runtime:
         module, overrides = self._prepare(module, [train_dataloaders, val_dataloaders])
         overrides.update(trainer_overrides)
         trainer = self.build_trainer(**overrides)
-        if trainer.is_global_zero:
-            attach_text_log(self.ctx, self.log_level)
-        trainer.fit(module, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders,
-                    datamodule=datamodule, ckpt_path=resume_from)
+        handlers = attach_text_log(self.ctx, self.log_level) if trainer.is_global_zero else []
+        try:
+            trainer.fit(module, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders,
+                        datamodule=datamodule, ckpt_path=resume_from)
+        finally:
+            detach_text_log(handlers)
         return trainer
 
     def validate(self, module: pl.LightningModule, dataloaders: Any = None, datamodule: Any = None,

@@ -463,7 +463,7 @@ class CheckpointHook(Callback):
             scheduler=full and self.save_param_scheduler,
         )
         try:
-            trainer.save_checkpoint(path)
+            trainer.save_checkpoint(path, weights_only=False)
         finally:
             self._saving = None
 

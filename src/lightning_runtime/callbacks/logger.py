@@ -140,10 +140,12 @@ class LoggerHook(CallbackHook):
         self.log_processor = LogProcessor(**cfg)
         has_info = any(isinstance(cb, RuntimeInfoHook) for cb in trainer.callbacks)
         self._aux = None if has_info else RuntimeInfoHook()
-        if self._is_zero and self._file_handler is None:
-            log_dir = Path(self.runner.log_dir)
-            log_dir.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(log_dir / f"{self.runner.timestamp}.log", mode="a")
+        log_file = Path(self.runner.log_dir) / f"{self.runner.timestamp}.log"
+        already = any(isinstance(h, logging.FileHandler) and h.baseFilename == str(log_file.absolute())
+                      for h in get_logger().handlers)  # the Runtime's run log (attach_text_log)
+        if self._is_zero and self._file_handler is None and not already:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(log_file, mode="a")
             handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATEFMT))
             get_logger().addHandler(handler)
             self._file_handler = handler

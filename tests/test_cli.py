@@ -1,0 +1,167 @@
+"""The ``lightning-runtime`` command: subprocess runs for what a user types, in-process for details."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lightning_runtime.cli import load_merged, main, split_lightning_sections
+from lightning_runtime.cli_args import parse_invocation
+from lightning_runtime.errors import ConfigError
+
+ASSETS = Path(__file__).parent / "cli_assets"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ASSETS), env.get("PYTHONPATH", "")])
+    env["PYTHONWARNINGS"] = "ignore"
+    return env
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "lightning_runtime", *args], cwd=cwd, env=_env(),
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture()
+def on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ASSETS))
+
+
+def test_parse_invocation_splits_configs_overrides_and_flags() -> None:
+    inv = parse_invocation(["fit", "--config", "a.py", "-c", "b.yaml", "--param_scheduler.1.end=2000",
+                            "--optim_wrapper.optimizer.lr", "0.02", "--print_config", "--plot", "x.png"])
+    assert inv.subcommand == "fit"
+    assert inv.configs == ["a.py", "b.yaml"]
+    assert inv.overrides == ["param_scheduler.1.end=2000", "optim_wrapper.optimizer.lr=0.02"]
+    assert inv.print_config and inv.plot == "x.png"
+
+
+def test_unknown_subcommand_suggests_the_closest() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_invocation(["fitt", "--config", "a.py"])
+    assert info.value.candidates[0] == "fit"
+
+
+def test_two_configs_merge_in_order_then_overrides_win() -> None:
+    cfg = load_merged([str(ASSETS / "base.py"), str(ASSETS / "short.yaml")],
+                      ["param_scheduler.1.end=12", "optim_wrapper.optimizer.lr=0.02"])
+    # dicts merged key by key (type and val_interval from the second file, type kept from the first)
+    assert cfg.train_cfg.to_dict() == {"type": "IterBasedTrainLoop", "max_iters": 16, "val_interval": 8}
+    # lists replaced whole, then the indexed override applied
+    assert [s["end"] for s in cfg.param_scheduler] == [4, 12]
+    assert cfg.param_scheduler[0]["start_factor"] == 0.5
+    assert cfg.optim_wrapper.optimizer.lr == 0.02
+    assert cfg.optim_wrapper.optimizer.weight_decay == 0.05
+    assert cfg.default_hooks.checkpoint.to_dict() == {"type": "CheckpointHook", "by_epoch": False, "interval": 8}
+
+
+def test_lightning_sections_are_split_off() -> None:
+    cfg = load_merged([str(ASSETS / "base.py")], ["trainer.enable_progress_bar=False"])
+    sections, trainer = split_lightning_sections(cfg)
+    assert sections["model"] == {"class_path": "tiny_mod.TinyModule", "init_args": {"width": 8}}
+    assert sections["data"] == {"class_path": "tiny_mod.TinyData", "init_args": {}}
+    assert trainer == {"enable_progress_bar": False}
+
+
+def test_mmseg_style_model_section_stays_in_the_config() -> None:
+    sections, _ = split_lightning_sections({"model": {"type": "EncoderDecoder", "backbone": {}}})
+    assert "model" not in sections
+
+
+def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "explain" in capsys.readouterr().out
+
+
+def test_print_config_shows_merged_values(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fit", "--config", str(ASSETS / "base.py"), "--config", str(ASSETS / "short.yaml"),
+                 "--train_cfg.max_iters=24", "--print_config"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "max_iters=24" in out.replace(" ", "") or "max_iters: 24" in out
+
+
+def test_explain_text_and_png(tmp_path: Path, on_path: None, capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "lr.png"
+    code = main(["explain", "--config", str(ASSETS / "base.py"), "--plot", str(png),
+                 f"--work_dir={tmp_path / 'wd'}"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "max_steps: 40" in out
+    # callbacks in MMEngine's priority order
+    order = re.findall(r"^\s+\d+\. (\w+)\s+\(", out, flags=re.M)
+    assert order[:6] == ["RuntimeInfoHook", "IterTimerHook", "DistSamplerSeedHook", "LoggerHook",
+                         "ParamSchedulerHook", "CheckpointHook"]
+    # param groups: the norm parameters lose weight decay, the rest keep 0.05
+    assert "'norm'" in out and "backbone.norm.weight" in out
+    # lr at the warmup boundary and at the end
+    lr_part = out.split("Learning rate over")[1]
+    table = {m[0]: m[1:] for m in (line.split() for line in lr_part.splitlines()) if m and m[0].isdigit()}
+    assert float(table["0"][0]) == pytest.approx(0.001)
+    assert float(table["10"][0]) == pytest.approx(0.01)
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (800, 450)
+    assert not (tmp_path / "wd").exists()  # explain writes nothing to work_dir
+
+
+def test_fit_subprocess_on_merged_py_and_yaml(tmp_path: Path) -> None:
+    wd = tmp_path / "wd"
+    proc = _cli("fit", "--config", str(ASSETS / "base.py"), "--config", str(ASSETS / "short.yaml"),
+                f"--work_dir={wd}", "--trainer.enable_progress_bar=False", "--trainer.enable_model_summary=False",
+                cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    files = sorted(p.name for p in wd.iterdir())
+    assert {"iter_8.pth", "iter_16.pth", "last_checkpoint", "base.py"} <= set(files)
+    assert Path((wd / "last_checkpoint").read_text().strip()).name == "iter_16.pth"
+    (run_dir,) = [p for p in wd.iterdir() if p.is_dir()]
+    log = (run_dir / f"{run_dir.name}.log").read_text()
+    # interval=10, plus MMEngine's end-of-epoch line at iteration 8 (8 batches per epoch)
+    train_lines = [l.split(" - INFO - ")[1][:20] for l in log.splitlines() if "Iter(train)" in l]
+    assert train_lines == ["Iter(train) [ 8/16] ", "Iter(train) [10/16] "]
+    # the lr logged at iteration 16 is the PolyLR value MMEngine gives at iteration 15
+    lines = [json.loads(l) for l in (run_dir / "vis_data" / "scalars.json").read_text().splitlines()]
+    lr_at = {rec["step"]: rec["lr"] for rec in lines if "lr" in rec}
+    from mmengine.optim.scheduler import LinearLR, PolyLR
+    import torch
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.01)
+    scheds = [LinearLR(opt, start_factor=0.5, by_epoch=False, begin=0, end=4),
+              PolyLR(opt, eta_min=1e-4, power=0.9, begin=4, end=16, by_epoch=False)]
+    expected = {}
+    for it in range(16):
+        expected[it + 1] = opt.param_groups[0]["lr"]
+        for s in scheds:
+            s.step()
+    assert sorted(lr_at) == [8, 10]
+    for step, lr in lr_at.items():
+        assert lr == pytest.approx(expected[step], rel=1e-6), step
+
+
+def test_bad_config_exits_2_with_one_message_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("_base_ = ['" + str(ASSETS / "base.py") + "']\n"
+                   "param_scheduler = [dict(type='PolyLRR', begin=0, end=40, by_epoch=False)]\n"
+                   f"work_dir = '{tmp_path / 'wd'}'\n")
+    proc = _cli("fit", "--config", str(bad), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "param_scheduler[0].type" in proc.stderr and "PolyLR" in proc.stderr
+    assert not (tmp_path / "wd").exists()
+
+
+def test_unknown_override_key_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], on_path: None) -> None:
+    code = main(["fit", "--config", str(ASSETS / "base.py"), "--train_cfg.max_iter=10", f"--work_dir={tmp_path}/wd"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "train_cfg.max_iter" in err and "max_iters" in err
+    assert not (tmp_path / "wd").exists()
