@@ -183,7 +183,8 @@ class Runtime:
             sched_cfg = self.cfg.get("param_scheduler")
             if sched_cfg and not self._scheduler_hook_removed():
                 loop = self.train_loop
-                build_scheduler(optimizer, sched_cfg, epoch_length=None,
+                # epoch_length is unknown until the dataloader exists; 1 stands in for the check
+                build_scheduler(optimizer, sched_cfg, epoch_length=1,
                                 max_iters=loop.max_iters if loop and not loop.by_epoch else None,
                                 max_epochs=loop.max_epochs if loop and loop.by_epoch else None)
 
