@@ -285,3 +285,21 @@ def test_repo_base_configs_match_mmseg_and_their_yaml_twins() -> None:
     assert sched.default_hooks.checkpoint.interval == 16000
     assert sched.optim_wrapper.optimizer.lr == 0.01
 
+
+
+def test_mutating_inherited_values_matches_mmengine(tree: Path) -> None:
+    """MMEngine runs the child with the merged bases as ``_base_``: changing them changes the
+    result even for keys the child never assigns. The same happens here, without running code."""
+    child = write(tree, "configs/mutate.py", """
+        _base_ = ['../_base_/models/net.py', '../_base_/datasets/data.py']
+        m = _base_.model
+        m.update(dict(pretrained='open-mmlab://resnet50_v1c', backbone=dict(depth=18)))
+        _base_.train_pipeline.append(dict(type='PackSegInputs'))
+        _base_.norm_cfg['requires_grad'] = False
+        mean = [123.675, 116.28, 103.53][::-1]
+        model = dict(decode_head=dict(num_classes=2))
+        """)
+    mine = load_config(child).to_dict()
+    assert strict_diff(mine, reference(child)) is None
+    assert mine["model"]["backbone"]["depth"] == 18
+    assert mine["train_pipeline"][-1] == {"type": "PackSegInputs"}

@@ -106,6 +106,12 @@ def _safe_sum(ev: _Evaluator, iterable: Iterable[Any], start: Any = 0) -> Any:
     return sum(items, start)
 
 
+def _safe_round(ev: _Evaluator, number: Any, ndigits: Any = None) -> Any:
+    if isinstance(ndigits, int) and abs(ndigits) > 400:
+        raise ev.error("round() ndigits must be between -400 and 400")
+    return round(number) if ndigits is None else round(number, ndigits)
+
+
 def _safe_str(ev: _Evaluator, value: Any = "") -> str:
     ev.guard(value)
     return str(value)
@@ -150,7 +156,7 @@ SAFE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "any": _wrap(any, consume=True),
     "all": _wrap(all, consume=True),
     "abs": _wrap(abs),
-    "round": _wrap(round),
+    "round": _safe_round,
     "int": _wrap(int),
     "float": _wrap(float),
     "bool": _wrap(bool),
@@ -240,10 +246,11 @@ class _Evaluator:
             fix="compute the value outside the config, or write it out as a literal",
         )
 
-    def step(self) -> None:
-        self.steps += 1
+    def step(self, work: int = 1) -> None:
+        """Count ``work`` units (iterations, elements touched) against ``max_steps``."""
+        self.steps += work
         if self.steps > self.limits.max_steps:
-            raise self.error(f"evaluation exceeds {self.limits.max_steps} steps")
+            raise self.error(f"evaluation exceeds {self.limits.max_steps} steps of work")
 
     def check_len(self, n: int) -> None:
         if n > self.limits.max_len:
@@ -255,6 +262,7 @@ class _Evaluator:
             size = tree_size(value, self.limits.max_nodes)
             if size > self.limits.max_nodes:
                 raise self.error(f"value larger than {self.limits.max_nodes} elements")
+            self.step(size)
             return size
         return 1
 
@@ -458,12 +466,15 @@ class _Evaluator:
         if isinstance(op, ast.Mult):
             if isinstance(a, seqs) and isinstance(b, int):
                 self.check_len(len(a) * max(b, 0))
+                self.step(len(a) * max(b, 0))
             elif isinstance(b, seqs) and isinstance(a, int):
                 self.check_len(len(b) * max(a, 0))
+                self.step(len(b) * max(a, 0))
             elif isinstance(a, int) and isinstance(b, int):
                 self._bits(a.bit_length() + b.bit_length(), node)
         elif isinstance(op, ast.Add) and isinstance(a, seqs) and isinstance(b, seqs):
             self.check_len(len(a) + len(b))
+            self.step(len(a) + len(b))
         elif isinstance(op, ast.Pow) and isinstance(a, int) and isinstance(b, int):
             if b > 0 and abs(a) > 1:
                 self._bits((abs(a).bit_length() - 1) * b, node)
@@ -575,7 +586,8 @@ class _Evaluator:
 
     def _method(self, obj: Any, name: str, args: list[Any], kwargs: dict[str, Any],
                 node: ast.AST) -> Any:
-        for a in args:
+        self.step(1 + len(obj))
+        for a in [*args, *kwargs.values()]:
             self.guard(a)
         if name == "extend" and args:
             self.check_len(len(obj) + len(args[0]))

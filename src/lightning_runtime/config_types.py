@@ -112,11 +112,7 @@ class ConfigDict(dict):
         other.update(kwargs)
         for key, value in other.items():
             if key in self and isinstance(self[key], dict) and isinstance(value, dict):
-                current = self[key]
-                if isinstance(current, ConfigDict):
-                    current.update(value)
-                else:
-                    current.update(value)
+                self[key].update(value)
             else:
                 self[key] = value
 
