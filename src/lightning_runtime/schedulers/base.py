@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["INF", "ParamScheduler", "check_int", "check_number"]
+__all__ = ["INF", "ParamScheduler", "Vec", "check_int", "check_number", "scale", "toward", "like"]
 
 #: MMEngine's "no end" (``int(1e9)``); an unset ``end`` without a train loop length.
 INF = int(1e9)
@@ -59,6 +59,43 @@ def check_number(value: Any, name: str, *, low: float | None = None, high: float
     if (low is not None and value < low) or (high is not None and value > high):
         raise ConfigError(f"must be in [{low}, {high}], got {value!r}", path=name)
     return value
+
+
+class Vec(list):
+    """One float per param group: a list for the live path, with an ndarray twin (``.np``) for dry runs."""
+
+    def __init__(self, values: Any = ()) -> None:
+        super().__init__(float(v) for v in values)
+        self.np = np.array(self, dtype=float)
+
+
+# Arithmetic shared by the live path (lists of Python floats, cheap for tens of groups) and dry runs
+# (ndarrays over groups). Both are IEEE double operations in the same order, so the two agree bit
+# for bit; the expressions are MMEngine's.
+def like(cur: Any, vec: Vec) -> Any:
+    """``vec`` in the representation of ``cur`` (a fresh list, or the ndarray twin)."""
+    return vec.np.copy() if isinstance(cur, np.ndarray) else list(vec)
+
+
+def scale(cur: Any, factor: float) -> Any:
+    """``v * factor`` for every group."""
+    if isinstance(cur, np.ndarray):
+        return cur * factor
+    return [v * factor for v in cur]
+
+
+def toward(cur: Any, ratio: float, eta: Any, ratio_first: bool = False) -> Any:
+    """``(v - eta) * ratio + eta`` (poly), or ``ratio * (v - eta) + eta`` with ``ratio_first`` (cosine)."""
+    if isinstance(cur, np.ndarray):
+        e = eta.np if isinstance(eta, Vec) else eta
+        return ratio * (cur - e) + e if ratio_first else (cur - e) * ratio + e
+    if isinstance(eta, list):
+        if ratio_first:
+            return [ratio * (v - e) + e for v, e in zip(cur, eta)]
+        return [(v - e) * ratio + e for v, e in zip(cur, eta)]
+    if ratio_first:
+        return [ratio * (v - eta) + eta for v in cur]
+    return [(v - eta) * ratio + eta for v in cur]
 
 
 class ParamScheduler:
@@ -113,7 +150,7 @@ class ParamScheduler:
             raise ConfigError(f"must be True or False, got {by_epoch!r}", path="by_epoch")
         self.by_epoch = by_epoch
         self.verbose = bool(verbose)
-        self.base_values: list[float] = []
+        self.base_values: Vec = Vec()
 
     # ------------------------------------------------------------------ conversion
     @classmethod
@@ -144,7 +181,7 @@ class ParamScheduler:
 
         Returns new initial values when the rule redefines them (``OneCycle`` does), else ``None``.
         """
-        self.base_values = [float(v) for v in initial]
+        self.base_values = Vec(initial)
         return None
 
     def get_value(self, step: int, cur: list[float]) -> list[float] | None:

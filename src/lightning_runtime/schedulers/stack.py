@@ -104,6 +104,11 @@ class ParamSchedulerStack(LRScheduler):
         self._write(set(cur))
         self._warn_eta_min()
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_clock"] = None  # a Trainer-bound callable; re-attached by ParamSchedulerHook
+        return state
+
     # ------------------------------------------------------------------ setup helpers
     def _resolve_param(self, sched: ParamScheduler, path: str) -> str:
         groups = self.optimizer.param_groups
@@ -285,15 +290,27 @@ class ParamSchedulerStack(LRScheduler):
         if any(b < a for a, b in zip(its, its[1:])):
             raise ValueError("iterations must be increasing")
         keys = list(self._core.cur) if params is None else list(params)
+        unknown = [k for k in keys if k not in self._core.cur]
+        if unknown:
+            raise KeyError(f"{unknown[0]!r} is not scheduled; scheduled keys: {list(self._core.cur)}")
         n_groups = len(self.optimizer.param_groups)
-        out = {k: np.empty((len(its), n_groups)) for k in keys}
         if not its:
-            return out
+            return {k: np.empty((0, n_groups)) for k in keys}
         core = self._replay(its[0])
+        # Dry-run mode: values as ndarrays over groups (same IEEE operations, bit-identical values).
+        cur = core.cur
+        for k in list(cur):
+            cur[k] = np.array(cur[k], dtype=float)
+        out = {k: np.empty((len(its), n_groups)) for k in keys}
+        step_one = None if core.epoch_slots else core.step_one
         for row, it in enumerate(its):
-            core.advance(it)
+            if step_one is None:
+                core.advance(it)
+            else:
+                while core.last_iter < it:
+                    step_one()
             for k in keys:
-                out[k][row] = core.cur[k]
+                out[k][row] = cur[k]
         return out
 
     # ------------------------------------------------------------------ state

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import ConfigError
-from .base import INF, ParamScheduler, check_int, check_number
+from .base import INF, ParamScheduler, Vec, check_int, check_number, like, scale, toward
 
 __all__ = [
     "ConstantParamScheduler",
@@ -59,26 +59,25 @@ class ConstantParamScheduler(ParamScheduler):
         self.factor = check_number(factor, "factor", low=0.0, high=1.0)
         super().__init__(param_name, begin, end, last_step, by_epoch, verbose)
         self.total_iters = self.end - self.begin - 1
-        self._saved: list[float] | None = None
+        self._saved: Vec | None = None
 
     def get_value(self, step: int, cur: list[float]) -> list[float] | None:
         if step == 0:
             if self.factor == 0:
-                self._saved = list(cur)
-            factor = self.factor
-            return [v * factor for v in cur]
+                self._saved = Vec(cur)
+            return scale(cur, self.factor)
         if step != self.total_iters:
             return None
         if self.factor == 0:
-            return list(self._saved if self._saved is not None else cur)
-        inverse = 1.0 / self.factor
-        return [v * inverse for v in cur]
+            return like(cur, self._saved if self._saved is not None else Vec(cur))
+        return scale(cur, 1.0 / self.factor)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"saved": self._saved}
+        return {"saved": None if self._saved is None else list(self._saved)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self._saved = state.get("saved")
+        saved = state.get("saved")
+        self._saved = None if saved is None else Vec(saved)
 
 
 class LinearParamScheduler(ParamScheduler):
@@ -94,28 +93,27 @@ class LinearParamScheduler(ParamScheduler):
         self.end_factor = check_number(end_factor, "end_factor", low=0.0, high=1.0)
         super().__init__(param_name, begin, end, last_step, by_epoch, verbose)
         self.total_iters = self.end - self.begin - 1
-        self._saved: list[float] | None = None
+        self._saved: Vec | None = None
 
     def get_value(self, step: int, cur: list[float]) -> list[float] | None:
         sf, ef = self.start_factor, self.end_factor
         if step == 0:
             if sf == 0:
-                self._saved = list(cur)
-            return [v * sf for v in cur]
+                self._saved = Vec(cur)
+            return scale(cur, sf)
         denom = self.total_iters * sf + (step - 1) * (ef - sf)
         if denom == 0:
             if self._saved is None or step != 1:  # start_factor == end_factor == 0: stays 0
                 return None
-            factor = sf + (ef - sf) * step / self.total_iters
-            return [v * factor for v in self._saved]
-        factor = 1.0 + (ef - sf) / denom
-        return [v * factor for v in cur]
+            return scale(like(cur, self._saved), sf + (ef - sf) * step / self.total_iters)
+        return scale(cur, 1.0 + (ef - sf) / denom)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"saved": self._saved}
+        return {"saved": None if self._saved is None else list(self._saved)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self._saved = state.get("saved")
+        saved = state.get("saved")
+        self._saved = None if saved is None else Vec(saved)
 
 
 class StepParamScheduler(ParamScheduler):
@@ -132,8 +130,7 @@ class StepParamScheduler(ParamScheduler):
     def get_value(self, step: int, cur: list[float]) -> list[float] | None:
         if step == 0 or step % self.step_size != 0:
             return None
-        gamma = self.gamma
-        return [v * gamma for v in cur]
+        return scale(cur, self.gamma)
 
 
 class MultiStepParamScheduler(ParamScheduler):
@@ -154,8 +151,7 @@ class MultiStepParamScheduler(ParamScheduler):
         count = self.milestones.get(step)
         if not count:
             return None
-        factor = self.gamma**count
-        return [v * factor for v in cur]
+        return scale(cur, self.gamma**count)
 
 
 class ExponentialParamScheduler(ParamScheduler):
@@ -169,8 +165,7 @@ class ExponentialParamScheduler(ParamScheduler):
     def get_value(self, step: int, cur: list[float]) -> list[float] | None:
         if step == 0:
             return None
-        gamma = self.gamma
-        return [v * gamma for v in cur]
+        return scale(cur, self.gamma)
 
 
 class PolyParamScheduler(ParamScheduler):
@@ -197,11 +192,7 @@ class PolyParamScheduler(ParamScheduler):
     def get_value(self, step: int, cur: list[float]) -> list[float] | None:
         if step == 0:
             return None
-        ratio = (1 - 1 / (self.total_iters - step + 1)) ** self.power
-        eta = self._eta
-        if isinstance(eta, list):
-            return [(v - e) * ratio + e for v, e in zip(cur, eta)]
-        return [(v - eta) * ratio + eta for v in cur]
+        return toward(cur, (1 - 1 / (self.total_iters - step + 1)) ** self.power, self._eta)
 
 
 class PolyRatioParamScheduler(PolyParamScheduler):
@@ -216,7 +207,7 @@ class PolyRatioParamScheduler(PolyParamScheduler):
     def _eta_min(self) -> Any:
         if self.eta_min_ratio is None:
             return self.eta_min
-        return [b * self.eta_min_ratio for b in self.base_values]
+        return Vec(b * self.eta_min_ratio for b in self.base_values)
 
     def min_value_hint(self) -> float | None:
         return self.eta_min if self.eta_min_ratio is None else None
@@ -245,9 +236,10 @@ class CosineAnnealingParamScheduler(ParamScheduler):
     def setup(self, initial: list[float]) -> list[float] | None:
         super().setup(initial)
         if self.eta_min_ratio is None:
-            self._etas = [self.eta_min] * len(self.base_values)
+            self._etas = Vec([self.eta_min] * len(self.base_values))
         else:
-            self._etas = [b * self.eta_min_ratio for b in self.base_values]
+            self._etas = Vec(b * self.eta_min_ratio for b in self.base_values)
+        self._gap = Vec(b - e for b, e in zip(self.base_values, self._etas))  # MMEngine's (base - eta_min)
         return None
 
     def get_value(self, step: int, cur: list[float]) -> list[float] | None:
@@ -256,9 +248,11 @@ class CosineAnnealingParamScheduler(ParamScheduler):
         t_max = self.T_max
         if (step - 1 - t_max) % (2 * t_max) == 0:
             c = 1 - math.cos(math.pi / t_max)
-            return [v + (b - e) * c / 2 for v, b, e in zip(cur, self.base_values, self._etas)]
+            if isinstance(cur, list):
+                return [v + g * c / 2 for v, g in zip(cur, self._gap)]
+            return cur + self._gap.np * c / 2
         ratio = (1 + math.cos(math.pi * step / t_max)) / (1 + math.cos(math.pi * (step - 1) / t_max))
-        return [ratio * (v - e) + e for v, e in zip(cur, self._etas)]
+        return toward(cur, ratio, self._etas, ratio_first=True)
 
 
 class CosineRestartParamScheduler(ParamScheduler):
@@ -286,6 +280,12 @@ class CosineRestartParamScheduler(ParamScheduler):
     def min_value_hint(self) -> float | None:
         return self.eta_min
 
+    def setup(self, initial: list[float]) -> list[float] | None:
+        super().setup(initial)
+        ratio = self.eta_min_ratio
+        self._eta = self.eta_min if ratio is None else Vec(b * ratio for b in self.base_values)
+        return None
+
     def get_value(self, step: int, cur: list[float]) -> list[float] | None:
         idx = next((i for i, p in enumerate(self.cumulative_periods) if step < p), None)
         if idx is None:
@@ -294,13 +294,9 @@ class CosineRestartParamScheduler(ParamScheduler):
         period = self.periods[idx]
         s = step - nearest_restart
         if s == 0:
-            weight = self.restart_weights[idx]
-            return [b * weight for b in self.base_values]
+            return scale(like(cur, self.base_values), self.restart_weights[idx])
         ratio = (1 + math.cos(math.pi * s / period)) / (1 + math.cos(math.pi * (s - 1) / period))
-        if self.eta_min_ratio is None:
-            eta = self.eta_min
-            return [ratio * (v - eta) + eta for v in cur]
-        return [ratio * (v - e) + e for v, e in zip(cur, (b * self.eta_min_ratio for b in self.base_values))]
+        return toward(cur, ratio, self._eta, ratio_first=True)
 
 
 class OneCycleParamScheduler(ParamScheduler):
@@ -343,7 +339,7 @@ class OneCycleParamScheduler(ParamScheduler):
                             (n - 1, "initial", "min")]
         else:
             self._phases = [(float(pct_start * n) - 1, "initial", "max"), (n - 1, "max", "min")]
-        self._values: dict[str, list[float]] = {}
+        self._values: dict[str, Vec] = {}
 
     def setup(self, initial: list[float]) -> list[float] | None:
         n = len(initial)
@@ -351,11 +347,11 @@ class OneCycleParamScheduler(ParamScheduler):
             if len(self.eta_max) != n:
                 raise ConfigError(f"expected {n} values (one per param group), got {len(self.eta_max)}",
                                   path="eta_max")
-            max_values = [float(v) for v in self.eta_max]
+            max_values = Vec(self.eta_max)
         else:
-            max_values = [float(check_number(self.eta_max, "eta_max"))] * n
-        start = [m / self.div_factor for m in max_values]
-        self._values = {"max": max_values, "initial": start, "min": [v / self.final_div_factor for v in start]}
+            max_values = Vec([check_number(self.eta_max, "eta_max")] * n)
+        start = Vec(m / self.div_factor for m in max_values)
+        self._values = {"max": max_values, "initial": start, "min": Vec(v / self.final_div_factor for v in start)}
         super().setup(start)
         return start
 
@@ -366,9 +362,14 @@ class OneCycleParamScheduler(ParamScheduler):
                 span = end_step - start_step
                 pct = (step - start_step) / span if span else 1.0
                 starts, ends = self._values[first], self._values[last]
+                if isinstance(cur, list):
+                    if self.anneal_strategy == "cos":
+                        cos_out = math.cos(math.pi * pct) + 1
+                        return [b + (a - b) / 2.0 * cos_out for a, b in zip(starts, ends)]
+                    return [(b - a) * pct + a for a, b in zip(starts, ends)]
+                a, b = starts.np, ends.np
                 if self.anneal_strategy == "cos":
-                    cos_out = math.cos(math.pi * pct) + 1
-                    return [b + (a - b) / 2.0 * cos_out for a, b in zip(starts, ends)]
-                return [(b - a) * pct + a for a, b in zip(starts, ends)]
+                    return b + (a - b) / 2.0 * (math.cos(math.pi * pct) + 1)
+                return (b - a) * pct + a
             start_step = end_step
         return None  # pragma: no cover - the last phase always matches
