@@ -83,8 +83,9 @@ class SchedulerCore:
 
         Returns the keys whose values changed, or ``None``.
         """
-        fast = self.__dict__.get("_fast")
-        if fast is None:
+        try:
+            fast = self._fast
+        except AttributeError:
             fast = self._fast = [(s.sched.begin, s.sched.end, s.sched.get_value, s.param) for s in self.iter_slots]
         t = self.last_iter = self.last_iter + 1
         cur = self.cur

@@ -148,9 +148,10 @@ class ParamSchedulerStack(LRScheduler):
     def _write(self, params: Iterable[str]) -> None:
         groups = self.optimizer.param_groups
         cur = self._core.cur
+        betas = self._betas
         for param in params:
             values = cur[param]
-            if param in self._betas:
+            if betas and param in betas:
                 for g, v in zip(groups, values):
                     g["betas"] = (v, g["betas"][1])
             else:
@@ -200,21 +201,21 @@ class ParamSchedulerStack(LRScheduler):
         """Advance one iteration, or to ``clock()`` when a clock is attached (idempotent then)."""
         if epoch is not None:
             self.advance_to(int(epoch))
+            return
+        core = self._core
+        last = core.last_iter
+        clock = self._clock
+        target = last + 1 if clock is None else clock()
+        if target <= last:
+            return
+        if target == last + 1 and not core.epoch_slots:  # the hot path: one iteration
+            changed = core.step_one()
+            if changed:
+                self._write(changed)
+            else:
+                self.last_epoch = target
         else:
-            core = self._core
-            target = core.last_iter + 1 if self._clock is None else int(self._clock())
-            if target == core.last_iter + 1 and not core.epoch_slots:
-                changed = core.step_one()
-                if changed:
-                    self._write(changed)
-                else:
-                    self.last_epoch = target
-            elif target > core.last_iter:
-                changed = core.advance(target)
-                if changed:
-                    self._write(changed)
-                else:
-                    self.last_epoch = core.last_iter
+            self.advance_to(target)
 
     def advance_to(self, iteration: int) -> None:
         """Put the values of ``iteration`` into the optimizer (going back replays the config)."""
