@@ -66,6 +66,7 @@ def check(err: ConfigError, *, file: Path | str | None, line: int | None, path: 
         ("d = dict(a=1)\nv = d.a\n", 2, "v", "attribute access '.a' on dict is not allowed"),
         ("x = [].__class__.__base__.__subclasses__()\n", 1, "x", "is not allowed"),
         ("x = (1).real\n", 1, "x", "attribute access '.real' on int is not allowed"),
+        ("d = dict(a=1)\nd.a = 2\n", 2, "d", "setting '.a' on dict (use ['a']) is not allowed"),
     ],
 )
 def test_forbidden_constructs(tmp_path: Path, source: str, line: int, path: str | None,

@@ -296,6 +296,8 @@ def test_mutating_inherited_values_matches_mmengine(tree: Path) -> None:
         m.update(dict(pretrained='open-mmlab://resnet50_v1c', backbone=dict(depth=18)))
         _base_.train_pipeline.append(dict(type='PackSegInputs'))
         _base_.norm_cfg['requires_grad'] = False
+        _base_.model.backbone.style = 'pytorch'
+        m.decode_head.loss_decode.loss_weight = 0.4
         mean = [123.675, 116.28, 103.53][::-1]
         model = dict(decode_head=dict(num_classes=2))
         """)

@@ -158,6 +158,13 @@ class _Evaluator(ExpressionsMixin):
                 obj[key] = value
             except (IndexError, TypeError, KeyError) as exc:
                 raise self.error(f"cannot assign item {key!r}: {exc}", target) from None
+        elif isinstance(target, ast.Attribute) and not target.attr.startswith("_"):
+            obj = self.eval(target.value)
+            if not isinstance(obj, ConfigDict):  # MMEngine: only ConfigDicts (from _base_) allow it
+                raise self.not_allowed(
+                    f"setting '.{target.attr}' on {type(obj).__name__} (use ['{target.attr}'])",
+                    target)
+            obj[target.attr] = value
         else:
             raise self.not_allowed(f"assigning to {type(target).__name__.lower()}", target)
 
