@@ -278,3 +278,37 @@ def test_common_schedules_build_silently():
                         max_iters=40000)
         stack = build_scheduler(opt, [], max_iters=10)
     assert isinstance(stack, ParamSchedulerStack) and stack.schedulers == []
+
+
+def test_every_mmengine_name_is_registered_plus_polylrratio():
+    import mmengine.optim  # noqa: F401
+    from mmengine.registry import PARAM_SCHEDULERS as MM
+
+    from lightning_runtime.registry import PARAM_SCHEDULERS
+
+    assert set(PARAM_SCHEDULERS.module_dict) == set(MM.module_dict) | {"PolyLRRatio"}
+    assert PARAM_SCHEDULERS.get("mmseg.PolyLRRatio") is PARAM_SCHEDULERS.get("PolyLRRatio")
+
+
+def test_user_rule_by_registry_and_by_dotted_path():
+    from lightning_runtime.registry import PARAM_SCHEDULERS
+    from lightning_runtime.schedulers import ParamScheduler, scale
+
+    @PARAM_SCHEDULERS.register_module(force=True)
+    class HalvingLR(ParamScheduler):
+        def __init__(self, every: int = 10, **kwargs):
+            self.every = every
+            super().__init__("lr", **kwargs)
+
+        def get_value(self, step, cur):
+            return scale(cur, 0.5) if step and step % self.every == 0 else None
+
+    opt = layer_decay_optimizer(2, "sgd")
+    stack = build_scheduler(opt, [dict(type="HalvingLR", every=3, by_epoch=False, end=100)])
+    stack.advance_to(7)
+    assert lrs(opt) == [g["initial_lr"] * 0.25 for g in opt.param_groups]
+    stack = build_scheduler(layer_decay_optimizer(1, "sgd"),
+                            dict(type="lightning_runtime.schedulers.PolyLR", by_epoch=False, end=10))
+    assert stack.describe() == ["param_scheduler: PolyLR(lr, 0-10 iters)"]
+    with pytest.raises(ConfigError, match="not a lightning_runtime scheduler"):
+        build_scheduler(opt, [dict(type="torch.optim.lr_scheduler.StepLR", step_size=3)])

@@ -79,10 +79,13 @@ class ParamSchedulerHook(Callback):
                 "return rt.configure_optimizers(self) or {'optimizer': opt, 'lr_scheduler': "
                 "{'scheduler': build_scheduler(opt, cfg), 'interval': 'step'}}"
             )
+        now = train_iters_processed(trainer)
         for stack in self._stacks:
             stack.attach_clock(lambda: train_iters_processed(trainer))
-            # A fresh run starts at 0; a resumed one at the restored counter (a no-op when equal).
-            stack.step()
+            # A fresh run starts at 0; a resumed one at the restored counter (a no-op when the
+            # checkpoint's scheduler state and loop state agree, which Lightning 2.6 ensures).
+            if stack.last_iter != now:
+                stack.advance_to(now)
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int

@@ -11,7 +11,7 @@ drives the stack in a Trainer is ``lightning_runtime.callbacks.ParamSchedulerHoo
 from __future__ import annotations
 
 from . import names as _names
-from .base import INF, ParamScheduler
+from .base import INF, ParamScheduler, Vec, like, scale, toward
 from .build import build_scheduler
 from .names import *  # noqa: F401,F403  (LinearLR, PolyMomentum, ... generated per rule)
 from .plateau import ReduceOnPlateauParamScheduler
@@ -33,6 +33,10 @@ __all__ = [
     "INF",
     "ParamScheduler",
     "ParamSchedulerStack",
+    "Vec",
+    "like",
+    "scale",
+    "toward",
     "build_scheduler",
     "PolyRatioParamScheduler",
     *(n for n in _names.__all__ if n not in ("GENERIC", "fixed_param_variant")),

@@ -12,7 +12,7 @@ windows (a warmup inside a poly window, two chainable rules multiplying) give th
 Writing your own rule::
 
     from lightning_runtime.registry import PARAM_SCHEDULERS
-    from lightning_runtime.schedulers import ParamScheduler
+    from lightning_runtime.schedulers import ParamScheduler, scale
 
     @PARAM_SCHEDULERS.register_module()
     class HalvingLR(ParamScheduler):
@@ -21,7 +21,8 @@ Writing your own rule::
             super().__init__('lr', **kwargs)
 
         def get_value(self, step, cur):
-            return cur * 0.5 if step and step % self.every == 0 else None
+            # cur: one value per group (a list live, an ndarray in dry runs); scale() handles both
+            return scale(cur, 0.5) if step and step % self.every == 0 else None
 """
 
 from __future__ import annotations
