@@ -85,16 +85,17 @@ def test_accumulation_counts_batches_not_steps(tmp_path):
     assert rt.trainer_kwargs()["accumulate_grad_batches"] == 2
 
 
-def test_accumulation_partial_window_divergence_pinned(tmp_path):
-    """MMEngine's windows run across epochs (5 steps for 10 iters, k=2); Lightning closes a window at
-    every epoch end (5-batch epochs: steps after batches 2, 4, 5 of each epoch -> 6 steps). Pinned
-    divergence, documented in docs/runtime.md: use an epoch length divisible by k (or an infinite
-    sampler) to get MMEngine's steps exactly."""
+def test_accumulation_windows_cross_passes_as_mmengine(tmp_path):
+    """MMEngine's windows run across dataloader passes: 10 iterations, k=2, 5-batch passes -> 5
+    steps, after iterations 2, 4, 6, 8, 10 (Lightning alone would close a window at every pass end:
+    6 steps). The runtime hands Lightning one epoch of max_iters batches (runtime_data), so the
+    counts agree; tests/test_runtime_data.py checks weights against mmengine's OptimWrapper."""
     rt = _rt(tmp_path, train_cfg=dict(by_epoch=False, max_iters=10, val_interval=100),
              optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1), accumulative_counts=2))
     m = Boring()
-    rt.fit(m, loader(5), loader(1), **QUIET)
-    assert m.steps == 6  # MMEngine: 5
+    trainer = rt.fit(m, loader(5), loader(1), **QUIET)
+    assert m.steps == 5 and trainer.global_step == 5
+    assert m.val_iters == [10]
 
 
 @pytest.mark.parametrize(

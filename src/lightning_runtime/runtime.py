@@ -7,6 +7,8 @@ Config key (MMEngine meaning)          Lightning                                
 =====================================  =======================================================  ======================
 ``train_cfg``                          ``max_steps``/``max_epochs`` + :class:`LoopControl`      ``runtime_loops``
                                        (validation at MMEngine's iterations, stop at max_iters)
+train data (iteration loop)            one epoch of ``max_iters`` batches over chained passes,  ``runtime_data``
+                                       seeded per-pass permutation, exact mid-pass resume
 ``val_cfg`` / ``test_cfg``             validation on/off (``limit_val_batches=0`` when None)    ``runtime_loops``
 ``optim_wrapper`` (optimizer part)     :meth:`Runtime.configure_optimizers`                     ``optim``
 ``optim_wrapper`` (AMP/clip/accum)     ``precision``/MixedPrecision plugin, clipping,           ``runtime_precision``
@@ -50,6 +52,7 @@ from lightning.pytorch.callbacks import Callback
 
 from .context import RunContext
 from .errors import ConfigError
+from .runtime_data import TrainDataControl
 from .runtime_env import apply_randomness, check_keys, plan_env
 from .runtime_loops import LoopControl, check_eval_cfg, loop_trainer_kwargs, parse_train_cfg
 from .runtime_precision import plan_precision
@@ -155,7 +158,14 @@ class Runtime:
             accumulative_counts=self.precision.accumulative_counts,
         )
         self.ctx.extra.update(seed=self.seed, log_level=log_level, launcher=self.launcher)
-        self._loop_control = LoopControl(self.train_loop) if self.train_loop is not None else None
+        self._loop_control = (LoopControl(self.train_loop, accumulative_counts=self.precision.accumulative_counts)
+                              if self.train_loop is not None else None)
+        # The train data read as MMEngine's loops read it (runtime_data): chained passes for an
+        # iteration loop, per-pass seeded permutations, exact mid-pass resume. MMEngine seeds its
+        # sampler with randomness.seed (a synchronized random seed when diff_rank_seed or no seed).
+        randomness = cfg.get("randomness") or {}
+        sampler_seed = None if randomness.get("diff_rank_seed") else randomness.get("seed")
+        self._data_control = TrainDataControl(self.train_loop, seed=sampler_seed) if self.train_loop is not None else None
         self._check_optim_and_schedulers()
 
     def _check_optim_and_schedulers(self) -> None:
@@ -240,6 +250,8 @@ class Runtime:
             out.extend(build_callbacks(self.ctx))
         if self._loop_control is not None:
             out.append(self._loop_control)
+        if self._data_control is not None:
+            out.append(self._data_control)
         out.extend(self.precision.callbacks)
         return out
 
@@ -344,6 +356,9 @@ class Runtime:
             load_weights_into(module, load_from)
         module, overrides = self._prepare(module, [train_dataloaders, val_dataloaders])
         overrides.update(trainer_overrides)
+        if self._data_control is not None:
+            # use_distributed_sampler=False given by the caller: no sharding of the train sampler either
+            self._data_control.shard = False if trainer_overrides.get("use_distributed_sampler") is False else None
         trainer = self.build_trainer(**overrides)
         handlers = attach_text_log(self.ctx, self.log_level) if trainer.is_global_zero else []
         try:

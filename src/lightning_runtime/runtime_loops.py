@@ -181,16 +181,25 @@ def loop_trainer_kwargs(spec: LoopSpec | None, *, validate: bool, accumulative_c
 class LoopControl(Callback):
     """Runs validation at MMEngine's iterations/epochs and stops after ``max_iters`` batches.
 
+    Under gradient accumulation (``accumulative_counts=k``) of an iteration-based loop it also
+    gives the last partial window MMEngine's loss factor (``OptimWrapper.scale_loss``): with
+    ``r = max_iters % k``, the losses of the last ``r`` iterations are divided by ``r``, not by
+    ``k``. (The windows themselves cross dataloader passes because the runtime hands Lightning
+    one epoch of ``max_iters`` batches, see ``runtime_data``; Lightning steps the optimizer when
+    ``iteration % k == 0`` and at the epoch's last batch, which is MMEngine's ``should_update``.)
+
     Args:
         spec: The loop (:func:`parse_train_cfg`).
+        accumulative_counts: ``optim_wrapper.accumulative_counts``.
 
     Attributes:
         validated_at: ``runner.iter`` (iteration loop) or ``runner.epoch`` (epoch loop) at each
             validation this callback triggered, for inspection.
     """
 
-    def __init__(self, spec: LoopSpec) -> None:
+    def __init__(self, spec: LoopSpec, accumulative_counts: int = 1) -> None:
         self.spec = spec
+        self.accumulative_counts = accumulative_counts
         self.validated_at: list[int] = []
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
@@ -199,6 +208,11 @@ class LoopControl(Callback):
         epoch_loop = trainer.fit_loop.epoch_loop
         # The one predicate Lightning asks "validate now?"; replaced by MMEngine's rule.
         epoch_loop._should_check_val_fx = self._make_predicate(trainer)  # type: ignore[method-assign]
+        k, spec = self.accumulative_counts, self.spec
+        if not spec.by_epoch and spec.max_iters is not None and k > 1 and spec.max_iters % k:
+            optimization = epoch_loop.automatic_optimization
+            optimization.output_result_cls = _last_window_result(trainer, optimization.output_result_cls, k,
+                                                                 spec.max_iters)
 
     def _make_predicate(self, trainer: pl.Trainer) -> Any:
         spec = self.spec
@@ -234,3 +248,22 @@ class LoopControl(Callback):
             trainer.should_stop = True
             return -1
         return None
+
+
+def _last_window_result(trainer: pl.Trainer, base: type, k: int, max_iters: int) -> type:
+    """Lightning's closure result with MMEngine's loss factor for the last partial window.
+
+    Lightning divides each loss by ``trainer.accumulate_grad_batches`` (``normalize``); MMEngine's
+    ``OptimWrapper.scale_loss`` divides by ``max_iters % k`` from iteration ``max_iters - r``
+    (0-based) on.
+    """
+    remainder = max_iters % k
+
+    class MMEngineLossFactor(base):  # type: ignore[misc, valid-type]
+        @classmethod
+        def from_training_step_output(cls, training_step_output: Any, normalize: int = 1) -> Any:
+            if normalize == k and train_iter(trainer) >= max_iters - remainder:
+                normalize = remainder
+            return super().from_training_step_output(training_step_output, normalize)
+
+    return MMEngineLossFactor

@@ -62,7 +62,7 @@ def _load_state_dict(module: Any, path: str) -> Any:
 
 
 def epoch_length_of(trainer: Any) -> int | None:
-    """Training batches per epoch (``len(train_dataloader)`` after limits), or ``None`` if unknown.
+    """Training batches per epoch (``len(train_dataloader)``: one pass, per rank), or ``None`` if unknown.
 
     Called from ``configure_optimizers``, before Lightning has set up the training data: asks the
     fit loop to set it up now (Lightning does not repeat it afterwards).
@@ -74,6 +74,11 @@ def epoch_length_of(trainer: Any) -> int | None:
             return None
         trainer.fit_loop.setup_data()
         n = trainer.num_training_batches
+        loader = trainer.fit_loop._combined_loader
+        if callable(getattr(loader, "pass_length", None)):
+            # runtime_data's wrapper: Lightning's epoch is max_iters long, MMEngine's epoch_length
+            # is one pass of the train dataloader (len(runner.train_dataloader))
+            n = loader.pass_length()
     except Exception as exc:  # a datamodule that cannot be set up yet: leave it unknown
         log.debug("epoch length unknown: %s", exc)
         return None
