@@ -134,7 +134,7 @@ class ParamScheduler:
             raise ConfigError(f"must be a param-group key such as 'lr', got {param_name!r}", path="param_name")
         self.param_name = param_name
         self.begin = check_int(begin, "begin", minimum=0)
-        self.end = check_int(end, "end")
+        self.end = INF if isinstance(end, float) and math.isinf(end) and end > 0 else check_int(end, "end")
         if self.end <= self.begin:
             raise ConfigError(
                 f"must be larger than begin ({self.begin}), got {self.end}",

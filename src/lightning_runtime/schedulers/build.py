@@ -45,6 +45,9 @@ def _build_one(
     cfg: Any, path: str, *, epoch_length: int | None, max_iters: int | None, max_epochs: int | None
 ) -> tuple[ParamScheduler, dict[str, Any]]:
     if isinstance(cfg, ParamScheduler):
+        if cfg.by_epoch and not epoch_length:
+            raise ConfigError(f"{cfg.describe()} is epoch-based but the epoch length is unknown", path=path,
+                              fix="pass epoch_length=len(train_dataloader)")
         return cfg, {"type": type(cfg).__name__, "instance": repr(cfg)}
     args = dict(cfg)
     args.pop("_scope_", None)
