@@ -1,0 +1,372 @@
+"""Per-iteration overhead of the translated callback set vs bare Lightning vs a hand-written loop.
+
+Three ways to train the same model on the same in-memory batches, same SGD and warmup-then-poly
+schedule, timed in the same run:
+
+* ``lightning_runtime``: ``Runtime(cfg).fit(...)`` with the seed's ``default_hooks``
+  (``IterTimerHook``, ``LoggerHook(interval=50)``, ``ParamSchedulerHook`` over
+  ``LinearLR + PolyLR``, ``CheckpointHook`` at an interval never reached, ``DistSamplerSeedHook``,
+  ``visualization=None``) and the seed's ``NewHook`` in ``custom_hooks``: every callback the
+  Runtime adds (hook adapter, runtime info, loop control, CSV logger from ``LocalVisBackend``,
+  text log file), plus Lightning's default progress bar;
+* ``bare Lightning``: ``L.Trainer`` with the equivalent logging: ``LearningRateMonitor``,
+  ``CSVLogger`` (``log_every_n_steps=50``), the progress bar, ``self.log('loss', prog_bar=True)``,
+  a ``ModelCheckpoint`` at the same unreachable interval, and torch's ``SequentialLR(LinearLR,
+  PolynomialLR)`` stepped every iteration;
+* ``hand-written loop``: ``for batch in loader``: forward, backward, ``step()``, scheduler step,
+  and a CSV line every 50 iterations.
+
+Time per iteration is measured between consecutive batch starts (``on_train_batch_start``, or the
+top of the hand loop's body) after the warm-up iterations, averaged over the timed iterations (a
+multiple of the logging interval, so logging costs are included at their real rate). Each
+variant runs several times, round-robin; the figure is the median run, with the spread
+(min-max); ratios are against bare Lightning's median of the same run. Two models: a tiny MLP
+where framework overhead dominates, and the demo's tiny ViT segmentor
+(``lightning_runtime.demo.models.tiny_vit_segmentor`` with ``configs/demo/seg_vit_shapes.py``'s
+sizes). Console output of all variants (progress bar, log lines) goes to ``/dev/null``.
+
+MMEngine's ``Runner`` is not measured: see :data:`MMENGINE_NOTE`.
+
+Usage::
+
+    python benchmarks/bench_callbacks.py          # full run: prints the table (run_all.py puts it in docs/benchmarks.md)
+    python benchmarks/bench_callbacks.py --tiny   # seconds-long smoke run
+    python benchmarks/bench_callbacks.py --out x.md  # also write a markdown report
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import logging
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch.utils.data import DataLoader, TensorDataset
+
+from lightning_runtime import Runtime
+from lightning_runtime.demo.models import tiny_vit_segmentor
+
+__all__ = ["run", "table", "main", "MMENGINE_NOTE"]
+
+ROOT = Path(__file__).resolve().parents[1]
+LOG_INTERVAL = 50
+NEVER = 10**8  # a checkpoint interval no run reaches
+MMENGINE_NOTE = (
+    "MMEngine's Runner: not measured. mmengine-lite 0.10.7 (installed) lacks OpenCV, and "
+    "`mmengine.runner` / `mmengine.hooks` import cv2. The full mmengine 0.10.7 wheel "
+    "(`pip download --no-deps mmengine==0.10.7`) does not require torch, so it would not replace it, "
+    "but it requires opencv-python>=3 (and matplotlib), which this environment does not install."
+)
+BASE_LR = 0.01
+WARMUP_FRACTION = 0.1  # LinearLR over the first 10% of iterations, PolyLR after
+
+
+# ---------------------------------------------------------------------------- models and data
+class TinyMLP(nn.Module):
+    """A 16-32-1 MLP on batches of 8: a step costs microseconds, so framework overhead dominates."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 1))
+
+    def loss(self, batch: Sequence[torch.Tensor]) -> torch.Tensor:
+        x, y = batch
+        return F.mse_loss(self.net(x), y)
+
+
+class DemoViT(nn.Module):
+    """The demo config's segmentor (tiny ViT, 32x32 crops, 4 classes) with MMSeg's FCN aux loss."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seg = tiny_vit_segmentor(img_size=32, patch_size=4, embed_dims=64, depth=4, num_heads=4,
+                                      head_channels=32, num_classes=4)
+
+    def loss(self, batch: Sequence[torch.Tensor]) -> torch.Tensor:
+        images, labels = batch
+        logits, aux = self.seg.forward_train(images)
+        return F.cross_entropy(logits, labels) + 0.4 * F.cross_entropy(aux, labels)
+
+
+def make_data(model: str, n_batches: int) -> tuple[Callable[[], nn.Module], DataLoader]:
+    """``(model factory, loader)`` with exactly ``n_batches`` batches held in memory."""
+    g = torch.Generator().manual_seed(0)
+    if model == "tiny":
+        bs = 8
+        x = torch.randn(n_batches * bs, 16, generator=g)
+        ds = TensorDataset(x, x.sum(1, keepdim=True))
+        factory: Callable[[], nn.Module] = TinyMLP
+    else:
+        bs = 16
+        images = torch.randn(n_batches * bs, 3, 32, 32, generator=g)
+        labels = torch.randint(0, 4, (n_batches * bs, 32, 32), generator=g)
+        ds = TensorDataset(images, labels)
+        factory = DemoViT
+    return factory, DataLoader(ds, batch_size=bs, shuffle=False, num_workers=0)
+
+
+# ---------------------------------------------------------------------------- Lightning pieces
+class BenchModule(pl.LightningModule):
+    """Wraps a model; ``bare=True`` adds ``configure_optimizers`` (torch SGD + SequentialLR) and ``self.log``."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+        self.hyper_parameter: float | None = None  # set by the seed's NewHook
+
+    def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
+        return {"loss": self.net.loss(batch)}
+
+
+class BareModule(BenchModule):
+    def __init__(self, net: nn.Module, max_iters: int) -> None:
+        super().__init__(net)
+        self.max_iters = max_iters
+
+    def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
+        out = super().training_step(batch, batch_idx)
+        self.log("loss", out["loss"], prog_bar=True)
+        return out
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        opt, sched = torch_optim(self.net, self.max_iters)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step", "frequency": 1}}
+
+
+def torch_optim(net: nn.Module, max_iters: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """SGD + ``SequentialLR(LinearLR(0.1), PolynomialLR(0.9))``: the plain-torch twin of the config."""
+    opt = torch.optim.SGD(net.parameters(), lr=BASE_LR, momentum=0.9, weight_decay=5e-4)
+    warm = max(1, int(max_iters * WARMUP_FRACTION))
+    sched = torch.optim.lr_scheduler.SequentialLR(
+        opt,
+        [torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=warm),
+         torch.optim.lr_scheduler.PolynomialLR(opt, total_iters=max_iters - warm, power=0.9)],
+        milestones=[warm],
+    )
+    return opt, sched
+
+
+class BatchStarts(Callback):
+    """Records ``time.perf_counter()`` at every ``on_train_batch_start`` (one call: negligible, same for all)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
+        self.times.append(time.perf_counter())
+
+
+def runtime_config(max_iters: int, work_dir: str) -> dict[str, Any]:
+    """The seed's runtime settings (``default_hooks`` as MMSeg, ``visualization=None``) for ``max_iters``."""
+    warm = max(1, int(max_iters * WARMUP_FRACTION))
+    return dict(
+        work_dir=work_dir,
+        custom_imports=dict(imports=["lightning_runtime.demo.hooks"], allow_failed_imports=False),
+        train_cfg=dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=NEVER),
+        val_cfg=None,
+        optim_wrapper=dict(type="OptimWrapper",
+                           optimizer=dict(type="SGD", lr=BASE_LR, momentum=0.9, weight_decay=5e-4)),
+        param_scheduler=[
+            dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=warm),
+            dict(type="PolyLR", eta_min=1e-4, power=0.9, begin=warm, end=max_iters, by_epoch=False),
+        ],
+        default_hooks=dict(
+            timer=dict(type="IterTimerHook"),
+            logger=dict(type="LoggerHook", interval=LOG_INTERVAL, log_metric_by_epoch=False),
+            param_scheduler=dict(type="ParamSchedulerHook"),
+            checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=NEVER),
+            sampler_seed=dict(type="DistSamplerSeedHook"),
+            visualization=None,
+        ),
+        custom_hooks=[dict(type="NewHook", a=2, b=1, priority="ABOVE_NORMAL")],
+        log_processor=dict(by_epoch=False),
+    )
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Send fd 1 and 2 (progress bar, log lines, warnings) to /dev/null; the writes still happen."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
+# ---------------------------------------------------------------------------- the three variants
+def per_iter_ms(starts: Sequence[float], warmup: int) -> float:
+    """Mean time between batch starts after ``warmup`` iterations, in ms."""
+    timed = starts[warmup:]
+    return (timed[-1] - timed[0]) / (len(timed) - 1) * 1e3
+
+
+def run_runtime(factory: Callable[[], nn.Module], loader: DataLoader, max_iters: int, tmp: str) -> list[float]:
+    timer = BatchStarts()
+    rt = Runtime(runtime_config(max_iters, tmp))
+    rt.fit(BenchModule(factory()), train_dataloaders=loader, callbacks=[timer], enable_model_summary=False)
+    return timer.times
+
+
+def run_bare(factory: Callable[[], nn.Module], loader: DataLoader, max_iters: int, tmp: str) -> list[float]:
+    timer = BatchStarts()
+    trainer = pl.Trainer(
+        max_steps=max_iters, accelerator="cpu", devices=1, default_root_dir=tmp,
+        logger=CSVLogger(tmp), log_every_n_steps=LOG_INTERVAL, enable_model_summary=False,
+        limit_val_batches=0, num_sanity_val_steps=0,
+        callbacks=[LearningRateMonitor(logging_interval="step"),
+                   ModelCheckpoint(dirpath=tmp, every_n_train_steps=NEVER), timer],
+    )
+    trainer.fit(BareModule(factory(), max_iters), train_dataloaders=loader)
+    return timer.times
+
+
+def run_hand(factory: Callable[[], nn.Module], loader: DataLoader, max_iters: int, tmp: str) -> list[float]:
+    net = factory()
+    net.train()
+    opt, sched = torch_optim(net, max_iters)
+    starts: list[float] = []
+    with open(os.path.join(tmp, "metrics.csv"), "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["step", "loss", "lr"])
+        for step, batch in enumerate(loader):
+            starts.append(time.perf_counter())
+            opt.zero_grad(set_to_none=True)
+            loss = net.loss(batch)
+            loss.backward()
+            opt.step()
+            sched.step()
+            if (step + 1) % LOG_INTERVAL == 0:
+                writer.writerow([step + 1, loss.item(), opt.param_groups[0]["lr"]])
+            if step + 1 >= max_iters:
+                break
+    return starts
+
+
+VARIANTS: dict[str, Callable[..., list[float]]] = {
+    "lightning_runtime (seed hooks)": run_runtime,
+    "bare Lightning": run_bare,
+    "hand-written loop": run_hand,
+}
+BASELINE = "bare Lightning"
+
+
+def run(model: str, warmup: int, timed: int, repeats: int) -> list[dict[str, Any]]:
+    """Time every variant ``repeats`` times, round-robin; rows with median/min/max ms and ratio."""
+    max_iters = warmup + timed + 1
+    factory, loader = make_data(model, max_iters)
+    names = list(VARIANTS)
+    runs: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            torch.manual_seed(0)
+            with tempfile.TemporaryDirectory() as tmp, quiet():
+                starts = VARIANTS[name](factory, loader, max_iters, tmp)
+            if len(starts) != max_iters:
+                raise RuntimeError(f"{name}: {len(starts)} iterations ran, expected {max_iters}")
+            runs[name].append(per_iter_ms(starts, warmup))
+    base = statistics.median(runs[BASELINE])
+    rows = []
+    for name in names:
+        med = statistics.median(runs[name])
+        rows.append(dict(model=model, variant=name, ms=med, min_ms=min(runs[name]), max_ms=max(runs[name]),
+                         ratio=med / base, overhead_ms=med - base, repeats=repeats, timed=timed))
+    return rows
+
+
+MODELS = {
+    "tiny": "tiny MLP (16-32-1, batch 8)",
+    "demo": "demo tiny ViT segmentor (depth 4, width 64, 32x32, batch 16)",
+}
+
+
+def table(rows: Sequence[dict[str, Any]]) -> str:
+    lines = ["| model | variant | ms / iteration (median) | spread (min-max) | vs bare Lightning | overhead vs bare (ms) |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {MODELS[r['model']]} | {r['variant']} | {r['ms']:.3f} | {r['min_ms']:.3f}-{r['max_ms']:.3f} "
+                     f"| {r['ratio']:.2f}x | {r['overhead_ms']:+.3f} |")
+    return "\n".join(lines)
+
+
+def environment() -> str:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads; Python "
+            f"{platform.python_version()}, torch {torch.__version__}, lightning {pl.__version__}")
+
+
+def render(rows: Sequence[dict[str, Any]], sizes: dict[str, tuple[int, int, int]]) -> str:
+    size_text = "; ".join(f"{MODELS[m]}: {w} warm-up + {t} timed iterations, {r} runs" for m, (w, t, r) in sizes.items())
+    return (
+        "# Benchmark: per-iteration overhead of the translated callbacks\n\n"
+        f"Written by `python benchmarks/bench_callbacks.py`. {__doc__.split(chr(10) + chr(10), 1)[1].split('Usage::')[0].strip()}\n\n"
+        f"Sizes: {size_text}. Goal: lightning_runtime within 1.10x of bare Lightning.\n\n"
+        f"{table(rows)}\n\n{MMENGINE_NOTE}\n\nGPU (AMP fp16/bf16): not measured (no GPU machine in this session).\n\n"
+        f"Environment: {environment()} (a shared CPU machine: compare ratios, not milliseconds).\n"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="few iterations, one run")
+    parser.add_argument("--repeats", type=int, default=None, help="runs per variant (default 5, tiny 1)")
+    parser.add_argument("--models", default="tiny,demo", help="comma-separated: tiny, demo")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1: steadier on a shared machine; 0 = torch's choice)")
+    parser.add_argument("--out", type=Path, default=None, help="also write a markdown report here")
+    args = parser.parse_args(argv)
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    sizes = {"tiny": (10, 50, 1), "demo": (3, 8, 1)} if args.tiny else {"tiny": (50, 400, 5), "demo": (10, 100, 3)}
+    rows: list[dict[str, Any]] = []
+    used = {}
+    for model in args.models.split(","):
+        warmup, timed, repeats = sizes[model]
+        repeats = args.repeats or repeats
+        used[model] = (warmup, timed, repeats)
+        rows.extend(run(model, warmup, timed, repeats))
+    print(table(rows))
+    print(MMENGINE_NOTE)
+    out = args.out
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render(rows, used))
+        print(f"wrote {out}")
+    return rows
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
