@@ -169,7 +169,8 @@ def build_scheduler(
         >>> opt.param_groups[0]['lr']
         6e-11
     """
-    if epoch_length is not None and (isinstance(epoch_length, bool) or not isinstance(epoch_length, int) or epoch_length < 1):
+    bad_length = isinstance(epoch_length, bool) or not isinstance(epoch_length, int) or epoch_length < 1
+    if epoch_length is not None and bad_length:
         raise ConfigError(f"epoch_length must be a positive int, got {epoch_length!r}", path=path)
     built: list[tuple[ParamScheduler, str]] = []
     normalized: list[dict[str, Any]] = []

@@ -287,7 +287,10 @@ class ParamSchedulerStack(LRScheduler):
             iterations: A count ``n`` (iterations ``0..n-1``) or increasing iteration indices.
             params: Keys to record (default: every scheduled key).
         """
-        its = list(range(int(iterations))) if isinstance(iterations, (int, np.integer)) else [int(i) for i in iterations]
+        if isinstance(iterations, (int, np.integer)):
+            its = list(range(int(iterations)))
+        else:
+            its = [int(i) for i in iterations]
         if any(b < a for a, b in zip(its, its[1:])):
             raise ValueError("iterations must be increasing")
         keys = list(self._core.cur) if params is None else list(params)
