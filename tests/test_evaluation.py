@@ -284,3 +284,22 @@ def test_any_torchmetrics_metric_by_dotted_path(tmp_path):
     assert out["mIoU"] == 72.22  # (2/2 + 1/2 + 2/3) / 3
     assert float(out["MulticlassJaccardIndex"]) == pytest.approx(0.7222, abs=1e-4)
     assert (tmp_path / "frame.png").exists()
+
+
+def test_per_class_table_is_logged(caplog):
+    m = IoUMetric(iou_metrics=["mIoU", "mDice"], class_names=["background", "circle"])
+    m.update(torch.tensor([[[0, 1], [1, 1]]]), torch.tensor([[[0, 1], [0, 255]]]))
+    with caplog.at_level("INFO", logger="lightning_runtime.evaluation"):
+        m.compute()
+    messages = [r.getMessage() for r in caplog.records if r.name == "lightning_runtime.evaluation"]
+    assert messages[0] == "per class results:"
+    assert messages[1] == "\n" + m.table
+    # PrettyTable's default layout (centred cells; odd padding goes where PrettyTable puts it).
+    assert m.table.splitlines() == [
+        "+------------+------+-------+-------+",
+        "|   Class    | IoU  |  Acc  |  Dice |",
+        "+------------+------+-------+-------+",
+        "| background | 50.0 |  50.0 | 66.67 |",
+        "|   circle   | 50.0 | 100.0 | 66.67 |",
+        "+------------+------+-------+-------+",
+    ]
