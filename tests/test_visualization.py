@@ -170,3 +170,26 @@ def test_zlib_png_writer_round_trip(tmp_path):
     assert np.array_equal(np.asarray(pil.open(tmp_path / "a.png")), rgb)
     write_png(tmp_path / "b.png", rgb, backend="matplotlib")
     assert np.array_equal(np.asarray(pil.open(tmp_path / "b.png").convert("RGB")), rgb)
+
+
+def test_through_runtime_default_hooks(tmp_path):
+    """default_hooks.visualization in a config: PNGs land in work_dir/<timestamp>/vis_data/vis_image."""
+    from lightning_runtime import Runtime
+
+    cfg = dict(
+        work_dir=str(tmp_path / "work"),
+        train_cfg=dict(type="IterBasedTrainLoop", max_iters=4, val_interval=2),
+        val_cfg=dict(type="ValLoop"),
+        optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)),
+        default_hooks=dict(checkpoint=None, logger=dict(type="LoggerHook", interval=2),
+                           visualization=dict(type="SegVisualizationHook", draw=True, interval=3)),
+    )
+    rt = Runtime(cfg)
+    hooks = [cb for cb in rt.callbacks() if isinstance(cb, SegVisualizationHook)]
+    assert len(hooks) == 1 and hooks[0].interval == 3
+    train, val = _loaders(n_val=6)
+    module = rt.attach(TinySeg())
+    rt.fit(module, train, val, enable_progress_bar=False, enable_model_summary=False, logger=False)
+    vis = rt.ctx.log_dir / "vis_data" / "vis_image"
+    assert sorted(p.name for p in vis.iterdir()) == ["val_img_4_2.png", "val_img_4_4.png",
+                                                     "val_img_5_2.png", "val_img_5_4.png"]
