@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from ddp_utils import free_port
+
 import pytest
 from test_hooks_adapter import SEED_NEW_HOOK
 
@@ -53,7 +55,7 @@ def test_new_hook_under_ddp(tmp_path):
     script.write_text(SCRIPT.format(seed=SEED_NEW_HOOK, wd=str(tmp_path)))
     torchrun = Path(sys.executable).parent / "torchrun"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([str(torchrun), "--nproc_per_node=2", "--master_port=29547", str(script)],
+    proc = subprocess.run([str(torchrun), "--nproc_per_node=2", f"--master_port={free_port()}", str(script)],
                           capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for rank in (0, 1):

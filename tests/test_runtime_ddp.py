@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from ddp_utils import free_port
+
 SCRIPT = textwrap.dedent(
     """
     import json, os, sys
@@ -37,7 +39,7 @@ def test_two_process_ddp_cpu(tmp_path):
     script.write_text(SCRIPT.format(tests=str(Path(__file__).parent), wd=str(tmp_path)))
     torchrun = Path(sys.executable).parent / "torchrun"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([str(torchrun), "--nproc_per_node=2", "--master_port=29531", str(script)],
+    proc = subprocess.run([str(torchrun), "--nproc_per_node=2", f"--master_port={free_port()}", str(script)],
                           capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     r0, r1 = (json.loads((tmp_path / f"rank{i}.json").read_text()) for i in (0, 1))
