@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 import warnings
 
 import pytest
@@ -113,15 +112,13 @@ def test_clock_makes_step_idempotent():
 
 
 @pytest.mark.filterwarnings("ignore:param_scheduler")
-def test_dry_run_curve_is_cheap_and_does_not_touch_the_optimizer():
+def test_dry_run_curve_does_not_touch_the_optimizer():
+    # (its speed is measured in benchmarks/bench_scheduler.py, not asserted here)
     opt = layer_decay_optimizer(30)
     stack = build_scheduler(opt, SEED)
     snapshot = copy.deepcopy(opt.param_groups[3])
-    start = time.perf_counter()
     curve = stack.curve(160000)
-    elapsed = time.perf_counter() - start
     assert curve["lr"].shape == (160000, 30)
-    assert elapsed < 5.0, elapsed
     assert {k: v for k, v in opt.param_groups[3].items() if k != "params"} == {
         k: v for k, v in snapshot.items() if k != "params"
     }
