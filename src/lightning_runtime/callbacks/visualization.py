@@ -168,12 +168,14 @@ class SegVisualizationHook(Callback):
                 "<log_dir>/vis_data/vis_image/*.png and to TensorBoard when that logger is on",
             )
         if not isinstance(interval, int) or isinstance(interval, bool):
-            raise ConfigError(f"interval must be an int, got {interval!r}", path="interval")
+            raise ConfigError(f"interval must be an int, got {interval!r}", path="interval",
+                              fix="write a whole number, e.g. interval=50")
         if not isinstance(wait_time, (int, float)) or wait_time < 0:
-            raise ConfigError(f"wait_time must be a number >= 0, got {wait_time!r}", path="wait_time")
+            raise ConfigError(f"wait_time must be a number >= 0, got {wait_time!r}", path="wait_time",
+                              fix="remove wait_time (it only matters with show=True)")
         if backend_args is not None and not isinstance(backend_args, Mapping):
             raise ConfigError(f"backend_args must be a dict or None, got {type(backend_args).__name__}",
-                              path="backend_args")
+                              path="backend_args", fix="remove backend_args (images come from the step outputs)")
         self.draw = bool(draw)
         self.interval = interval
         self.show = False
