@@ -101,3 +101,23 @@ def test_datamodule():
     assert dm.hparams["num_classes"] == 3
     with pytest.raises(ValueError, match="num_classes"):
         ShapesDataset(num_classes=9)
+
+
+def test_datamodule_from_lightning_cli_data_section(tmp_path):
+    from lightning.pytorch import LightningModule
+    from lightning.pytorch.cli import LightningCLI
+
+    class Net(LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 1)
+
+    cli = LightningCLI(
+        Net, run=False, subclass_mode_data=True, save_config_kwargs={"overwrite": True},
+        args=["--data=lightning_runtime.demo.datamodule.ShapesDataModule", "--data.batch_size=4",
+              "--data.num_val=8", "--data.image_size=16", f"--trainer.default_root_dir={tmp_path}"],
+    )
+    assert isinstance(cli.datamodule, ShapesDataModule)
+    assert (cli.datamodule.batch_size, cli.datamodule.num_val, cli.datamodule.image_size) == (4, 8, 16)
+    x, y = next(iter(cli.datamodule.val_dataloader()))
+    assert x.shape == (4, 3, 16, 16) and y.shape == (4, 16, 16)
