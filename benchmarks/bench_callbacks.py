@@ -350,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     if args.threads:
         torch.set_num_threads(args.threads)
-    sizes = {"tiny": (10, 50, 1), "demo": (3, 8, 1)} if args.tiny else {"tiny": (50, 400, 5), "demo": (10, 100, 3)}
+    sizes = {"tiny": (5, 20, 1), "demo": (2, 4, 1)} if args.tiny else {"tiny": (50, 400, 5), "demo": (10, 100, 3)}
     rows: list[dict[str, Any]] = []
     used = {}
     for model in args.models.split(","):

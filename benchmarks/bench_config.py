@@ -51,6 +51,11 @@ def _config_root() -> Path:
 CONFIG_ROOT = _config_root()
 
 
+def _shown(path: Path) -> str:
+    parts = path.parts
+    return str(Path(*parts[parts.index("mmseg"):])) if "mmseg" in parts else str(path)
+
+
 def config_files(root: Path = CONFIG_ROOT) -> list[Path]:
     """Every ``.py`` file under ``root``: the model configs and the ``_base_`` fragments (769 in MMSeg 1.2.2)."""
     return sorted(root.rglob("*.py"))
@@ -143,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     for name, why in failures.items():
         if why:
             text += f"\n\n{name} failed on {len(why)} config(s), e.g.:\n" + "\n".join(f"- {w}" for w in why[:5])
-    text += f"\n\nConfigs: {len(files)} files under `{CONFIG_ROOT}` (model configs and `_base_` fragments), {passes} pass(es)."
+    text += f"\n\nConfigs: {len(files)} files under `{_shown(CONFIG_ROOT)}` (model configs and `_base_` fragments), {passes} pass(es)."
     print(text)
     if args.out is not None:
         args.out.write_text("# Benchmark: config loading\n\n" + text + "\n")

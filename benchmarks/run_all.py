@@ -1,0 +1,279 @@
+"""Run every ``benchmarks/bench_*.py`` and assemble ``docs/benchmarks.md``.
+
+Each script runs in its own process with its default sizes (or ``--tiny``), one after the other;
+its printed tables go into ``docs/benchmarks.md`` under the issue's question it answers, after a
+headline section that quotes the key ratios, the machine (CPU model, cores, load average) and the
+versions. Scripts that also write their own report (``bench_optimizer.py``,
+``bench_scheduler.py``) keep doing so in full runs. A failing script is reported in the document
+and makes the exit code 1; the others still run.
+
+Usage::
+
+    make bench                                   # = .venv/bin/python benchmarks/run_all.py
+    python benchmarks/run_all.py --tiny          # every script with --tiny; prints, writes nothing
+    python benchmarks/run_all.py --only callbacks,startup --out /tmp/b.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.metadata
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["scripts", "run_script", "parse_tables", "headlines", "render", "main"]
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_OUT = ROOT / "docs" / "benchmarks.md"
+NO_GPU = "not measured (no GPU machine in this session)"
+
+#: script stem -> (issue question number, title)
+QUESTIONS: dict[str, tuple[int, str]] = {
+    "bench_optimizer": (1, "Optimizer step with paramwise_cfg + layer decay"),
+    "bench_callbacks": (2, "Per-iteration overhead of the translated callbacks"),
+    "bench_scheduler": (3, "Scheduler step cost"),
+    "bench_startup": (4, "Start-up: --help, explain, first iteration, imports"),
+    "bench_config": (5, "Config loading: all MMSeg 1.2.2 configs"),
+}
+
+
+def scripts(only: Sequence[str] | None = None) -> list[Path]:
+    """``bench_*.py`` in question order (unknown ones last), optionally filtered by stem suffix."""
+    found = sorted(HERE.glob("bench_*.py"), key=lambda p: (QUESTIONS.get(p.stem, (99, ""))[0], p.stem))
+    if only:
+        wanted = {f"bench_{o.removeprefix('bench_')}" for o in only}
+        found = [p for p in found if p.stem in wanted]
+    return found
+
+
+def run_script(path: Path, tiny: bool, timeout: float | None) -> dict[str, Any]:
+    """Run one script; returns ``{name, rc, seconds, stdout, stderr}``."""
+    cmd = [sys.executable, str(path)] + (["--tiny"] if tiny else [])
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        rc, out, err = proc.returncode, proc.stdout, proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        rc, out, err = 124, _text(exc.stdout), _text(exc.stderr) + f"\ntimed out after {timeout} s"
+    return dict(name=path.stem, rc=rc, seconds=time.perf_counter() - start, stdout=out, stderr=err)
+
+
+def _text(data: Any) -> str:
+    return data.decode(errors="replace") if isinstance(data, bytes) else (data or "")
+
+
+def parse_tables(text: str) -> list[list[dict[str, str]]]:
+    """Every markdown table in ``text`` as a list of ``{header: cell}`` rows."""
+    tables: list[list[dict[str, str]]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines) - 1:
+        if lines[i].startswith("|") and re.match(r"^\|[\s:|-]+\|$", lines[i + 1].strip()):
+            header = [c.strip() for c in lines[i].strip().strip("|").split("|")]
+            rows = []
+            i += 2
+            while i < len(lines) and lines[i].startswith("|"):
+                cells = [c.strip() for c in lines[i].strip().strip("|").split("|")]
+                rows.append(dict(zip(header, cells)))
+                i += 1
+            tables.append(rows)
+        else:
+            i += 1
+    return tables
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return [row for t in parse_tables(text) for row in t]
+
+
+def _optimizer(text: str) -> list[str]:
+    out = []
+    for row in _rows(text):
+        if row.get("variant") in ("merged paramwise", "merged layer decay", "MMEngine per-parameter"):
+            out.append(f"{row['optimizer']} {row['variant']} ({row['groups']} groups): {row['vs single group fastest']} "
+                       "the single-group floor (goal for merged: within 1.15x)")
+    return out
+
+
+def _callbacks(text: str) -> list[str]:
+    return [f"{row['model']}: lightning_runtime {row['vs bare Lightning']} bare Lightning "
+            f"({row['overhead vs bare (ms)']} ms/iteration; goal <= 1.10x)"
+            for row in _rows(text) if row.get("variant", "").startswith("lightning_runtime")]
+
+
+def _scheduler(text: str) -> list[str]:
+    return [f"groups={row['param groups']}: ours {row['ours step() µs']} µs/step "
+            f"(in Trainer {row['ours in Trainer (clock + no-op step) µs']} µs), MMEngine {row['MMEngine µs']} µs: "
+            f"MMEngine / ours = {row['MMEngine / ours']}" + (" (goal < 5 µs at 30 groups)" if row["param groups"] == "30" else "")
+            for row in _rows(text) if "param groups" in row]
+
+
+def _startup(text: str) -> list[str]:
+    out = [f"{row['measurement']}: `{row['command'].strip('`')}` {row['seconds (median)']} s "
+           f"({row['ratio to baseline']}, {row['added (s)']} s)"
+           for row in _rows(text) if row.get("ratio to baseline") not in (None, "baseline")]
+    out += [line for line in text.splitlines() if line.startswith("Import goal")]
+    return out
+
+
+def _config(text: str) -> list[str]:
+    return [f"{row['loader']}: {row['total s (median of passes)']} s for {row['configs timed']} configs, "
+            f"{row['per-config ms (median)']} ms per config; {row['total vs ours']} ours in total, "
+            f"{row['per-config vs ours']} per config"
+            for row in _rows(text) if row.get("loader", "").startswith("mmengine")]
+
+
+HEADLINES: dict[str, Callable[[str], list[str]]] = {
+    "bench_optimizer": _optimizer,
+    "bench_callbacks": _callbacks,
+    "bench_scheduler": _scheduler,
+    "bench_startup": _startup,
+    "bench_config": _config,
+}
+
+
+def headlines(result: dict[str, Any]) -> list[str]:
+    """The key ratios of one script's output (empty when its table format is not recognised)."""
+    fn = HEADLINES.get(result["name"])
+    if fn is None or result["rc"] != 0:
+        return []
+    try:
+        return fn(result["stdout"])
+    except (KeyError, IndexError):
+        return []
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    return f"{cpu}; {os.cpu_count()} cores; {platform.system()} {platform.release()}; load average now {load}"
+
+
+def versions() -> str:
+    parts = [f"Python {platform.python_version()}"]
+    for dist in ("torch", "lightning", "mmengine-lite", "lightning-runtime"):
+        try:
+            parts.append(f"{dist} {importlib.metadata.version(dist)}")
+        except importlib.metadata.PackageNotFoundError:
+            parts.append(f"{dist} not installed")
+    return ", ".join(parts)
+
+
+def _gpu_available() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except ImportError:
+        return False
+
+
+def _body(stdout: str) -> str:
+    return "\n".join(line for line in stdout.rstrip().splitlines() if not line.startswith("wrote ")).strip()
+
+
+def render(results: Sequence[dict[str, Any]], tiny: bool, started: str, load_before: str) -> str:
+    gpu = NO_GPU if not _gpu_available() else "not measured (the scripts time CPU only)"
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `benchmarks/run_all.py` (`make bench`)" + (" with `--tiny` (smoke sizes: figures not meaningful)" if tiny else "")
+        + f" on {started}. Every figure is a ratio against a baseline measured in the same run on the same "
+        "machine; absolute times do not carry across machines, and this one is shared and noisy: "
+        "quote the ratios, with the spread shown next to each median.",
+        "",
+        f"- Machine: {machine()} (load average when the run started: {load_before})",
+        f"- Versions: {versions()}",
+        f"- GPU (question 6: questions 1 and 2 with AMP fp16/bf16, demo throughput): {gpu}",
+        "",
+        "## Headlines",
+        "",
+    ]
+    for r in results:
+        q, title = QUESTIONS.get(r["name"], (0, r["name"]))
+        found = headlines(r)
+        status = "" if r["rc"] == 0 else f" FAILED (exit code {r['rc']})"
+        lines.append(f"- **Q{q} {title}**{status}:" + ("" if found else " see the table below"))
+        lines.extend(f"  - {h}" for h in found)
+    lines += [f"- **Q6 GPU with AMP**: {gpu}", ""]
+    for r in results:
+        q, title = QUESTIONS.get(r["name"], (0, r["name"]))
+        lines += [f"## Q{q}. {title}", "",
+                  f"`benchmarks/{r['name']}.py`{' --tiny' if tiny else ''}, {r['seconds']:.0f} s. "
+                  + _first_paragraph(ROOT / "benchmarks" / f"{r['name']}.py"), ""]
+        if r["rc"] == 0:
+            lines += [_body(r["stdout"]), ""]
+        else:
+            tail = (r["stderr"] or r["stdout"]).strip().splitlines()[-15:]
+            lines += [f"Failed with exit code {r['rc']}:", "", "```", *tail, "```", ""]
+    lines += [f"## Q6. GPU (AMP fp16 and bf16, demo throughput)", "", gpu[0].upper() + gpu[1:] + ".", ""]
+    lines += [
+        "## How to rerun",
+        "",
+        "- Everything: `make bench` (runs `.venv/bin/python benchmarks/run_all.py`, rewrites this file; "
+        "`bench_optimizer.py` and `bench_scheduler.py` also rewrite `docs/benchmarks_optimizer.md` and "
+        "`docs/benchmarks_scheduler.md`).",
+        "- Smoke sizes: `.venv/bin/python benchmarks/run_all.py --tiny` (prints; add `--out FILE` to write).",
+        "- One question: `.venv/bin/python benchmarks/bench_<name>.py [--tiny]`, or "
+        "`benchmarks/run_all.py --only callbacks,startup --out FILE`.",
+        "- Run on an otherwise idle machine when you can; compare ratios, not milliseconds.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _first_paragraph(path: Path) -> str:
+    try:
+        text = path.read_text()
+    except OSError:
+        return ""
+    m = re.match(r'\s*(?:#[^\n]*\n\s*)*"""(.*?)"""', text, re.S)
+    return " ".join(m.group(1).strip().split("\n\n")[0].split()) if m else ""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="run every script with --tiny; writes nothing unless --out")
+    parser.add_argument("--only", default=None, help="comma-separated script names (callbacks,startup,...)")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per script (default: none)")
+    parser.add_argument("--out", type=Path, default=None, help=f"markdown file (default {DEFAULT_OUT} for a full run of all)")
+    args = parser.parse_args(argv)
+    only = [o.strip() for o in args.only.split(",")] if args.only else None
+    started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    results = []
+    for path in scripts(only):
+        print(f"== {path.name}{' --tiny' if args.tiny else ''}", flush=True)
+        result = run_script(path, args.tiny, args.timeout)
+        print(_body(result["stdout"]) if result["rc"] == 0 else result["stderr"][-3000:], flush=True)
+        print(f"-- {path.name}: exit {result['rc']}, {result['seconds']:.0f} s", flush=True)
+        results.append(result)
+    text = render(results, args.tiny, started, load_before)
+    out = args.out if args.out is not None else (None if args.tiny or only else DEFAULT_OUT)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        print(f"wrote {out}")
+    else:
+        print(text)
+    return 0 if all(r["rc"] == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,84 @@
+"""Smoke runs of the callback, start-up and config benchmarks (``--tiny``, in subprocesses).
+
+Timings are not asserted (the machine is shared): each script must exit 0 and print its table
+with the rows it promises and a ratio in every row. ``run_all.render`` is checked on real output.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+RATIO = re.compile(r"\| (\d+\.\d\dx|baseline) \|")
+
+
+def _run(script: str) -> str:
+    proc = subprocess.run([sys.executable, str(BENCH / script), "--tiny"], capture_output=True, text=True,
+                          timeout=600, cwd=BENCH.parent)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def _table_rows(text: str, first_cell: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith(f"| {first_cell}")]
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_bench_callbacks_tiny() -> None:
+    out = _run("bench_callbacks.py")
+    for model in ("tiny MLP", "demo tiny ViT"):
+        rows = _table_rows(out, model)
+        assert [r.split(" | ")[1] for r in rows] == ["lightning_runtime (seed hooks)", "bare Lightning", "hand-written loop"]
+        assert all(re.search(r"\| \d+\.\d\dx \|", r) for r in rows)
+        assert "| 1.00x |" in rows[1]  # bare Lightning is the baseline
+    assert "MMEngine's Runner: not measured" in out and "opencv" in out
+
+
+@pytest.mark.slow
+def test_bench_startup_tiny() -> None:
+    out = _run("bench_startup.py")
+    rows = [line for line in out.splitlines() if line.startswith("| help") or line.startswith("| import")]
+    assert len(rows) == 4 and all(RATIO.search(r) for r in rows)
+    assert "`lightning-runtime --help`" in out and "`import lightning`" in out
+    assert re.search(r"Import goal \(< 0.3 s over `import lightning`\): raw [+-]\d+\.\d\d s", out)
+
+
+@pytest.fixture(scope="module")
+def config_output() -> str:
+    pytest.importorskip("mmengine.config")
+    return _run("bench_config.py")
+
+
+def test_bench_config_tiny(config_output: str) -> None:
+    ours = _table_rows(config_output, "lightning_runtime.load_config")
+    theirs = _table_rows(config_output, "mmengine Config.fromfile")
+    assert len(ours) == len(theirs) == 1
+    assert "| 39 | 0 |" in ours[0]  # every sampled MMSeg config loads
+    assert re.search(r"\| \d+\.\d\dx \| \d+\.\d\dx \|$", theirs[0])
+
+
+def test_run_all_renders_real_output(config_output: str) -> None:
+    run_all = _load("run_all")
+    assert [p.stem for p in run_all.scripts(["config", "callbacks"])] == ["bench_callbacks", "bench_config"]
+    result = dict(name="bench_config", rc=0, seconds=1.0, stdout=config_output, stderr="")
+    failed = dict(name="bench_startup", rc=1, seconds=1.0, stdout="", stderr="Traceback\nValueError: boom")
+    text = run_all.render([result, failed], tiny=True, started="today", load_before="0.0")
+    assert "## Headlines" in text and "mmengine Config.fromfile:" in text and "ours in total" in text
+    assert "FAILED (exit code 1)" in text and "ValueError: boom" in text
+    assert "not measured (no GPU machine in this session)" in text and "make bench" in text
+    assert "torch" in text and "lightning" in text and "cores" in text
