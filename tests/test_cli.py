@@ -165,3 +165,17 @@ def test_unknown_override_key_exits_2(tmp_path: Path, capsys: pytest.CaptureFixt
     assert code == 2
     assert "train_cfg.max_iter" in err and "max_iters" in err
     assert not (tmp_path / "wd").exists()
+
+
+def test_error_in_inherited_value_points_at_the_base_file_and_delete(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    base = Path(__file__).parents[1] / "configs" / "_base_" / "schedules" / "schedule_160k.py"
+    cfg = tmp_path / "adamw.py"
+    # The classic mistake: AdamW merged into the schedule's SGD dict keeps SGD's momentum.
+    cfg.write_text(f"_base_ = ['{base}']\n"
+                   "optim_wrapper = dict(optimizer=dict(type='AdamW', lr=6e-5, weight_decay=0.01))\n")
+    assert main(["explain", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    first = err.splitlines()[1]
+    assert first.startswith(f"{base}:") and first.endswith("optim_wrapper.optimizer.momentum: AdamW has no argument 'momentum'")
+    assert "_delete_=True" in err

@@ -154,6 +154,40 @@ def _instantiate(sections: Mapping[str, Any], need_model: bool) -> tuple[Any, An
     return cli.model, getattr(cli, "datamodule", None)
 
 
+def _check_param_groups(rt: Any, model: Any) -> None:
+    """Build the optimizer on the real model once, before the Trainer exists.
+
+    ``paramwise_cfg`` and ``constructor`` need the model's parameter names, so the Runtime can
+    check them only in ``configure_optimizers``, after the run log was opened in ``work_dir``.
+    Building here first makes a mistake there stop the run with ``work_dir`` untouched. Warnings
+    (a ``custom_keys`` entry matching nothing) are left to the real build, so they appear once.
+    """
+    wrapper = rt.cfg.get("optim_wrapper")
+    if wrapper is None or model is None:
+        return
+    from lightning.pytorch.utilities.model_helpers import is_overridden
+
+    if is_overridden("configure_optimizers", model):
+        return  # the module builds its own optimizers
+    import warnings
+
+    from .optim import build_optimizer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        build_optimizer(model, wrapper)
+
+
+def _default_fix(err: ConfigError) -> str | None:
+    """A ``fix:`` line for an error raised without one, from its candidates or expectation."""
+    if err.candidates:
+        return f"use {err.candidates[0]!r} (the closest valid name) or another of the names above"
+    if err.expected:
+        where = f"{err.path} " if err.path else ""
+        return f"change {where}to what is expected above"
+    return None
+
+
 def _resolved_config_path(cfg: Any, work_dir: Path) -> Path:
     name = Path(cfg.filename).name if getattr(cfg, "filename", None) else "config.py"
     if not name.endswith((".py", ".yaml", ".yml")):
@@ -178,10 +212,43 @@ def _save_config_callback(cfg: Any, path: Path) -> Any:
     return SaveResolvedConfig()
 
 
+def add_location(err: ConfigError, cfg: Any) -> ConfigError:
+    """Fill in ``file:line`` of the config path an error names, when the error did not know it.
+
+    When the value was inherited from a ``_base_`` file, the fix says so: the usual cause is a
+    dict merged into an inherited one where ``_delete_=True`` was meant.
+    """
+    if err.file or not err.path or not hasattr(cfg, "locate"):
+        return err
+    path = err.path
+    where = None
+    while path and where is None:
+        where = cfg.locate(path)
+        if where is None:
+            path = path.rpartition(".")[0] if "." in path else ""
+    if where is None:
+        return err
+    err.with_location(file=where[0], line=where[1])
+    top = getattr(cfg, "filename", None)
+    if top and where[0] != top and not where[0].startswith("<"):
+        note = (f"this value comes from {Path(where[0]).name}, inherited through _base_; "
+                "add _delete_=True to the dict in your config to replace the inherited one instead of merging into it")
+        err.fix = f"{err.fix}; {note}" if err.fix else note
+        err.args = (str(err),)
+    return err
+
+
 def _run(inv: Invocation) -> int:
+    cfg = load_merged(inv.configs, inv.overrides)  # before Lightning is imported: file errors exit fast
     from .runtime import Runtime
 
-    cfg = load_merged(inv.configs, inv.overrides)
+    try:
+        return _run_config(inv, cfg, Runtime)
+    except ConfigError as err:
+        raise add_location(err, cfg)
+
+
+def _run_config(inv: Invocation, cfg: Any, Runtime: type) -> int:  # noqa: N803 - the class
     if inv.print_config:
         print(cfg.pretty_text)
         return 0
@@ -198,6 +265,8 @@ def _run(inv: Invocation) -> int:
         return 0
     model, datamodule = _instantiate(sections, need_model=True)
     ckpt_path = sections.get("ckpt_path")
+    if sub in ("fit", "validate", "test"):
+        _check_param_groups(rt, model)
     if sub == "fit":
         saved = _resolved_config_path(cfg, rt.ctx.work_dir)
         callbacks = list(trainer_overrides.pop("callbacks", None) or []) + [_save_config_callback(cfg, saved)]
@@ -224,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         return _run(inv)
     except ConfigError as err:
+        if not err.fix:
+            err.fix = _default_fix(err)
         print(f"lightning-runtime: config error\n{err}", file=sys.stderr)
         return 2
 
