@@ -27,7 +27,7 @@ import ast
 from typing import Any
 
 from .config_expr import ExpressionsMixin
-from .config_safe import _NAMES, ALLOWED, SAFE_FUNCTIONS, SAFE_METHODS, Limits, tree_size
+from .config_safe import _NAMES, ALLOWED, LIMIT_FIX, SAFE_FUNCTIONS, SAFE_METHODS, Limits, tree_size
 from .config_types import ConfigDict
 from .errors import ConfigError
 
@@ -64,22 +64,26 @@ class _Evaluator(ExpressionsMixin):
             fix="compute the value outside the config, or write it out as a literal",
         )
 
+    def limit_error(self, message: str, node: ast.AST | None = None) -> ConfigError:
+        """A size or work limit was hit: the value is too big to be config data."""
+        return self.error(message, node, fix=LIMIT_FIX)
+
     def step(self, work: int = 1) -> None:
         """Count ``work`` units (iterations, elements touched) against ``max_steps``."""
         self.steps += work
         if self.steps > self.limits.max_steps:
-            raise self.error(f"evaluation exceeds {self.limits.max_steps} steps of work")
+            raise self.limit_error(f"evaluation exceeds {self.limits.max_steps} steps of work")
 
     def check_len(self, n: int) -> None:
         if n > self.limits.max_len:
-            raise self.error(f"value of {n} elements exceeds the limit of {self.limits.max_len}")
+            raise self.limit_error(f"value of {n} elements exceeds the limit of {self.limits.max_len}")
 
     def guard(self, value: Any) -> int:
         """Refuse ``value`` if its expanded size is over the limit; return the size."""
         if isinstance(value, dict | list | tuple | set | frozenset):
             size = tree_size(value, self.limits.max_nodes)
             if size > self.limits.max_nodes:
-                raise self.error(f"value larger than {self.limits.max_nodes} elements")
+                raise self.limit_error(f"value larger than {self.limits.max_nodes} elements")
             self.step(size)
             return size
         return 1
@@ -87,7 +91,7 @@ class _Evaluator(ExpressionsMixin):
     def spend(self, value: Any) -> None:
         self.budget[0] -= self.guard(value)
         if self.budget[0] < 0:
-            raise self.error(f"config larger than {self.limits.max_total} elements in all")
+            raise self.limit_error(f"config larger than {self.limits.max_total} elements in all")
 
     # -- statements ----------------------------------------------------------------------------
     def run(self, tree: ast.Module) -> dict[str, Any]:

@@ -37,6 +37,7 @@ class ExpressionsMixin:
     base: ConfigDict
     limits: Any
     error: Callable[..., ConfigError]
+    limit_error: Callable[..., ConfigError]
     not_allowed: Callable[..., ConfigError]
     step: Callable[..., None]
     check_len: Callable[[int], None]
@@ -141,7 +142,7 @@ class ExpressionsMixin:
     def check_format(self, spec: str, node: ast.AST) -> None:
         for digits in _WIDTH.findall(spec):
             if len(digits) > 6 or int(digits) > self.limits.max_format_width:
-                raise self.error(f"format width {digits} exceeds {self.limits.max_format_width}",
+                raise self.limit_error(f"format width {digits} exceeds {self.limits.max_format_width}",
                                  node)
 
     def e_UnaryOp(self, node: ast.UnaryOp) -> Any:
@@ -183,7 +184,7 @@ class ExpressionsMixin:
 
     def _bits(self, bits: int, node: ast.AST) -> None:
         if bits > self.limits.max_int_bits:
-            raise self.error(f"integer result would exceed {self.limits.max_int_bits} bits", node)
+            raise self.limit_error(f"integer result would exceed {self.limits.max_int_bits} bits", node)
 
     def e_BoolOp(self, node: ast.BoolOp) -> Any:
         value: Any = None

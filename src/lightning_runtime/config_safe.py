@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from .config_ast import _Evaluator
 
-__all__ = ["ALLOWED", "Limits", "tree_size", "SAFE_FUNCTIONS", "SAFE_METHODS"]
+__all__ = ["ALLOWED", "LIMIT_FIX", "Limits", "tree_size", "SAFE_FUNCTIONS", "SAFE_METHODS"]
 
+LIMIT_FIX = ("use a smaller value: reading a config is bounded in time and memory, so huge numbers, "
+             "strings and containers are refused; build large data in your own code")
 ALLOWED = (
     "literals, dict()/list()/tuple()/set() calls, names assigned earlier in the file, "
     "_base_ and _base_.<key> references, arithmetic and comparisons, subscripts, f-strings, "
@@ -82,7 +84,7 @@ def _materialize(it: Iterable[Any], ev: _Evaluator) -> list[Any]:
 def _safe_range(ev: _Evaluator, *args: Any) -> range:
     r = range(*args)
     if len(r) > ev.limits.max_len:
-        raise ev.error(f"range of {len(r)} elements exceeds the limit of {ev.limits.max_len}")
+        raise ev.limit_error(f"range of {len(r)} elements exceeds the limit of {ev.limits.max_len}")
     return r
 
 

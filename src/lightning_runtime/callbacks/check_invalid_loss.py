@@ -35,7 +35,8 @@ class CheckInvalidLossHook(CallbackHook):
     def __init__(self, interval: int = 50) -> None:
         super().__init__()
         if not isinstance(interval, int) or interval < 1:
-            raise ConfigError(f"interval must be a positive int, got {interval!r}", path="interval")
+            raise ConfigError(f"interval must be a positive int, got {interval!r}", path="interval",
+                              fix="check the loss every N iterations with a whole number N >= 1 (default 50)")
         self.interval = interval
 
     def after_train_iter(

@@ -51,6 +51,8 @@ from ..resume import collect_rng_states, restore_rng_states
 
 __all__ = ["CheckpointHook"]
 
+_EXAMPLE = {"interval": 2000, "max_keep_ckpts": 3, "save_begin": 0}
+
 log = logging.getLogger(__name__)
 
 _LOCAL_BACKENDS = {None, "local", "disk", "LocalBackend", "HardDiskBackend"}
@@ -139,12 +141,15 @@ class CheckpointHook(Callback):
     ) -> None:
         for name, value in (("interval", interval), ("max_keep_ckpts", max_keep_ckpts), ("save_begin", save_begin)):
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"must be an int, got {value!r}", path=name)
+                raise ConfigError(f"must be an int, got {value!r}", path=name,
+                                  fix=f"write {name} as a whole number, e.g. {name}={_EXAMPLE[name]}")
         if interval == 0 or interval < -1:
             raise ConfigError(
                 f"must be a positive number of {'epochs' if by_epoch else 'iterations'} or -1 (never), "
                 f"got {interval}",
                 path="interval",
+                fix=f"save every N {'epochs' if by_epoch else 'iterations'} with interval=N (N >= 1), "
+                "or interval=-1 to save only at the end with save_last",
             )
         if max_keep_ckpts == 0 or max_keep_ckpts < -1:
             raise ConfigError(
@@ -153,7 +158,8 @@ class CheckpointHook(Callback):
                 fix="set max_keep_ckpts=-1 to keep every checkpoint, or a positive count",
             )
         if save_begin < 0:
-            raise ConfigError(f"must be >= 0, got {save_begin}", path="save_begin")
+            raise ConfigError(f"must be >= 0, got {save_begin}", path="save_begin",
+                              fix="set save_begin to the first iteration/epoch to count, 0 or more")
         if file_client_args is not None and backend_args is not None:
             raise ConfigError(
                 "file_client_args and backend_args cannot be set at the same time",
@@ -233,7 +239,9 @@ class CheckpointHook(Callback):
         less = {k.lower() for k in self.less_keys}
         for rule, key in zip(rules, keys):
             if rule is not None and rule not in self.rule_map:
-                raise ConfigError(f"must be 'greater', 'less' or None, got {rule!r}", path="rule")
+                raise ConfigError(f"must be 'greater', 'less' or None, got {rule!r}", path="rule",
+                                  fix="use rule='greater' (higher is better, e.g. mIoU) or rule='less' "
+                                  "(e.g. a loss), or leave it out to infer it from the metric name")
             if rule is None:
                 lc = key.lower()
                 if lc in greater:
@@ -255,8 +263,22 @@ class CheckpointHook(Callback):
 
     # ------------------------------------------------------------------ wiring
     def bind_context(self, ctx: Any) -> None:
-        """Receive the runtime's :class:`~lightning_runtime.context.RunContext`."""
+        """Receive the runtime's :class:`~lightning_runtime.context.RunContext`.
+
+        A ``save_best`` with validation switched off in the config (``val_cfg=None`` or
+        ``val_dataloader=None`` written out) is refused here, before the Trainer exists and anything
+        is written; other ways of turning validation off are caught in :meth:`setup`.
+        """
         self._ctx = ctx
+        cfg = getattr(ctx, "cfg", None)
+        if self.save_best is not None and hasattr(cfg, "get"):
+            if any(key in cfg and cfg[key] is None for key in ("val_cfg", "val_dataloader")):
+                raise ConfigError(
+                    f"save_best={self.save_best} but validation is off (val_cfg/val_dataloader is None), "
+                    "so no metric is ever computed",
+                    path="default_hooks.checkpoint.save_best",
+                    fix="remove save_best, or configure validation (val_dataloader, val_cfg, val_evaluator)",
+                )
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self._is_zero = trainer.is_global_zero

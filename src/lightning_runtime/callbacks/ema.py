@@ -83,7 +83,8 @@ class EMAHook(EMAWeightAveraging):
             raise ConfigError(f"momentum must be in (0, 1), got {momentum}", path="momentum",
                               fix="MMEngine's momentum is the weight of the new value, e.g. 0.0002")
         if not isinstance(interval, int) or interval < 1:
-            raise ConfigError(f"interval must be a positive int, got {interval!r}", path="interval")
+            raise ConfigError(f"interval must be a positive int, got {interval!r}", path="interval",
+                              fix="update the EMA every N iterations with a whole number N >= 1 (default 1)")
         super().__init__(device=device, use_buffers=update_buffers, decay=1.0 - momentum, update_every_n_steps=1)
         self.decay = 1.0 - momentum
         self.momentum = momentum

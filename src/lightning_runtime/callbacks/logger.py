@@ -91,7 +91,8 @@ class LoggerHook(CallbackHook):
     ) -> None:
         super().__init__()
         if not isinstance(interval, int) or isinstance(interval, bool) or interval <= 0:
-            raise ConfigError(f"interval must be a positive int, got {interval!r}", path="interval")
+            raise ConfigError(f"interval must be a positive int, got {interval!r}", path="interval",
+                              fix="log every N iterations with a whole number N >= 1, e.g. interval=50")
         if not isinstance(ignore_last, bool):
             raise ConfigError(f"ignore_last must be a bool, got {ignore_last!r}", path="ignore_last")
         if not isinstance(interval_exp_name, int) or interval_exp_name <= 0:

@@ -132,6 +132,7 @@ def _default_entries(cfg_hooks: Any) -> list[tuple[str, Any]]:
         raise ConfigError(
             f"default_hooks must be a dict of name -> hook, got {type(cfg_hooks).__name__}",
             path="default_hooks",
+            fix="write default_hooks=dict(logger=dict(type='LoggerHook', interval=50), ...)",
         )
     known = list(DEFAULT_HOOKS) + list(_EXTRA_KEYS)
     for key, value in cfg_hooks.items():

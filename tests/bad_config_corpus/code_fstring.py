@@ -1,0 +1,3 @@
+# tries to call code from inside an f-string | expect: tag
+_base_ = ['_base_/base.py']
+tag = f"{open('/etc/passwd').read()}"

@@ -1,0 +1,3 @@
+# memory bomb 'a' * 10**12 | expect: s
+_base_ = ['_base_/base.py']
+s = 'a' * 10 ** 12

@@ -1,0 +1,3 @@
+# legacy 0.x key log_config | expect: log_config
+_base_ = ['_base_/base.py']
+log_config = dict(interval=50, hooks=[dict(type='TextLoggerHook', by_epoch=False)])

@@ -1,0 +1,3 @@
+# legacy 0.x key lr_config | expect: lr_config
+_base_ = ['_base_/base.py']
+lr_config = dict(policy='poly', power=0.9, min_lr=1e-4, by_epoch=False)

@@ -1,0 +1,3 @@
+# legacy 0.x key optimizer_config | expect: optimizer_config
+_base_ = ['_base_/base.py']
+optimizer_config = dict(grad_clip=dict(max_norm=1, norm_type=2))

@@ -1,0 +1,3 @@
+# legacy 0.x key workflow | expect: workflow
+_base_ = ['_base_/base.py']
+workflow = [('train', 1)]

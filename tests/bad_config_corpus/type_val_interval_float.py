@@ -1,0 +1,3 @@
+# wrong type: val_interval is a float | expect: train_cfg.val_interval
+_base_ = ['_base_/base.py']
+train_cfg = dict(val_interval=2.5)
