@@ -158,6 +158,7 @@ class HookDriver(Callback):
 
     # ------------------------------------------------------------------ fit
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        self._state.before_first_batch = True
         self._ensure_before_run()
 
     def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
@@ -181,6 +182,7 @@ class HookDriver(Callback):
             self._end_train_epoch(trainer)
 
     def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
+        self._state.before_first_batch = False
         self._call("before_train_iter", batch_idx=self._batch_idx(trainer, batch_idx), data_batch=batch)
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:

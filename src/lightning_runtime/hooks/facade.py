@@ -131,12 +131,17 @@ class LoopState:
             validating).
         max_iters: Training iterations from the run context, when known.
         max_epochs: Training epochs from the run context, when known.
+        before_first_batch: Between ``on_fit_start`` and the first ``on_train_batch_start`` (the
+            adapter keeps it): on a resume from a checkpoint saved at a batch end, Lightning counts
+            that batch as completed only when the epoch loop resets, after ``before_train`` and
+            ``before_train_epoch`` ran.
     """
 
     by_epoch: bool = True
     epoch_ended_at: Optional[int] = None
     max_iters: Optional[int] = None
     max_epochs: Optional[int] = None
+    before_first_batch: bool = False
 
 
 class LoopView:
@@ -205,7 +210,11 @@ class RunnerFacade:
     # ------------------------------------------------------------------ counters
     @property
     def iter(self) -> int:
-        return train_iter(self.trainer)
+        it = train_iter(self.trainer)
+        if self._state.before_first_batch and getattr(self.trainer.fit_loop.epoch_loop,
+                                                      "restarted_on_train_batch_end", False):
+            it += 1  # resumed at iteration `it + 1`, as MMEngine's runner.iter says in before_train
+        return it
 
     @property
     def epoch(self) -> int:
