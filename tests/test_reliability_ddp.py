@@ -1,8 +1,8 @@
 """Two-process DDP on CPU (gloo) through the CLI, then resumed under DDP.
 
 ``torchrun --nproc_per_node=2 -m lightning_runtime fit --config tests/cli_assets/ddp_cfg.py``
-(``launcher='pytorch'``, the tutorial's ``NewHook`` in ``custom_hooks``) trains 12 iterations with
-checkpoints every 4. A recording hook (``tests/cli_assets/ddp_mod.py``) writes, per rank and
+(``launcher='pytorch'``, the tutorial's ``NewHook`` from ``cli_assets/ddp_newhook.py`` in
+``custom_hooks``) trains 12 iterations with checkpoints every 4. A recording hook (``tests/cli_assets/ddp_mod.py``) writes, per rank and
 outside ``work_dir``, the iteration, lr and sample indices of every iteration, the validation
 metrics, the final weights, and every file the process opened for writing under ``work_dir``.
 
