@@ -84,18 +84,27 @@ def assert_same(ref: torch.optim.Optimizer, ours: torch.optim.Optimizer, model: 
 
 def mae_vit(depth: int = 4) -> nn.Module:
     model = tiny_vit_segmentor(depth=depth)
-    model.backbone.__class__ = type("MAE", (VisionTransformer,), {})
+    model.backbone.__class__ = type("MAE", (VisionTransformer,), {"get_layer_id": None})  # MMSeg's class-name rule
     return model
 
 
 def beit_vit_frozen() -> nn.Module:
     model = tiny_vit_segmentor(depth=3)
-    model.backbone.__class__ = type("BEiT", (VisionTransformer,), {})
+    model.backbone.__class__ = type("BEiT", (VisionTransformer,), {"get_layer_id": None})
     model.backbone.patch_embed.requires_grad_(False)
     return model
 
 
+def demo_vit_with_hook() -> nn.Module:
+    """The demo's VisionTransformer answers get_layer_id; MMSeg sees the class name 'MAE'."""
+    model = tiny_vit_segmentor(depth=4)
+    model.backbone.__class__ = type("MAE", (VisionTransformer,), {})
+    return model
+
+
 CASES = {
+    "demo_hook_vs_mae_rule": (demo_vit_with_hook, dict(optimizer=ADAMW, paramwise_cfg=dict(num_layers=4, layer_decay_rate=0.65),
+                                                       constructor="LayerDecayOptimizerConstructor")),
     "mae_config": (mae_vit, dict(optimizer=ADAMW, paramwise_cfg=dict(num_layers=4, layer_decay_rate=0.65),
                                  constructor="LayerDecayOptimizerConstructor")),
     "beit_layer_wise_frozen": (beit_vit_frozen, dict(optimizer=ADAMW, constructor="LearningRateDecayOptimizerConstructor",
@@ -231,10 +240,11 @@ def test_layer_id_hook_any_backbone_class() -> None:
 def test_unknown_backbone_class_uses_mmseg_names_with_warning(mmseg_ref: types.ModuleType) -> None:
     cfg = dict(optimizer=ADAMW, constructor="LayerDecayOptimizerConstructor", paramwise_cfg=dict(num_layers=4, layer_decay_rate=0.65))
     plain = tiny_vit_segmentor(depth=4)  # class VisionTransformer: MMSeg raises NotImplementedError
+    plain.backbone.__class__ = type("VisionTransformer", (VisionTransformer,), {"get_layer_id": None})
     with pytest.warns(UserWarning, match="VisionTransformer"):
         ours = build_optimizer(plain, cfg)
     renamed = copy.deepcopy(plain)
-    renamed.backbone.__class__ = type("MAE", (VisionTransformer,), {})
+    renamed.backbone.__class__ = type("MAE", (VisionTransformer,), {"get_layer_id": None})
     ref = reference(mmseg_ref, renamed, cfg)
     ref_by_id = per_param(ref)
     got = by_name(ours)
@@ -285,3 +295,13 @@ def test_layer_decay_constructor_does_not_modify_config() -> None:
     cfg = dict(optimizer=ADAMW, constructor="LayerDecayOptimizerConstructor", paramwise_cfg=paramwise)
     build_optimizer(mae_vit(), cfg)
     assert paramwise == dict(num_layers=4, layer_decay_rate=0.65)
+
+
+def test_demo_models_need_no_warning() -> None:
+    cfg = dict(optimizer=ADAMW, constructor="LayerDecayOptimizerConstructor", paramwise_cfg=dict(num_layers=2, layer_decay_rate=0.65))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vit = build_optimizer(tiny_vit_segmentor(depth=2), cfg)
+        convnext = build_optimizer(tiny_convnext_segmentor(), {**cfg, "constructor": "LearningRateDecayOptimizerConstructor",
+                                                               "paramwise_cfg": dict(num_layers=6, decay_rate=0.9, decay_type="stage_wise")})
+    assert len(vit.param_groups) == 8 and len(convnext.param_groups) == 12

@@ -121,6 +121,20 @@ class VisionTransformer(nn.Module):
         )
         self.ln1 = nn.LayerNorm(embed_dims)
 
+    def get_layer_id(self, name: str, num_layers: int) -> int:
+        """Layer id for layer-wise lr decay (MMSeg's BEiT/MAE rule, so any class name works).
+
+        ``name`` is the full parameter name (``backbone.layers.3.ln1.weight``): ``0`` for the
+        embeddings and tokens, ``i + 1`` for layer ``i``, ``num_layers + 1`` for the rest.
+        """
+        if name in ("backbone.cls_token", "backbone.mask_token", "backbone.pos_embed"):
+            return 0
+        if name.startswith("backbone.patch_embed"):
+            return 0
+        if name.startswith("backbone.layers."):
+            return int(name.split(".")[2]) + 1
+        return num_layers + 1
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = self.patch_embed(x)
         n, c, h, w = feat.shape
