@@ -157,6 +157,10 @@ def test_only_rank_zero_writes_logs_and_checkpoints(runs: dict[str, Any]) -> Non
         assert runs[run][0]["writes"]["paths"]  # rank 0 did
     log = (runs["wd"] / ts / f"{ts}.log").read_text()
     assert log.count("Saving checkpoint at 8 iterations") == 1  # one writer, one line
+    # the console, too, has rank 0's lines only (MMEngine's logger is silent on other ranks)
+    assert runs["stdout"].count("Hooks will be executed in the following order") == 1
+    assert [line.split(" - INFO - ")[1][:19] for line in runs["stdout"].splitlines() if "Iter(train)" in line] == [
+        "Iter(train) [ 4/12]", "Iter(train) [ 8/12]", "Iter(train) [12/12]"]
 
 
 def test_resume_under_ddp_continues_at_iteration_8_and_ends_identical(runs: dict[str, Any]) -> None:
