@@ -4,7 +4,7 @@ Nothing is downloaded or written: every split is drawn on the fly with torch, ve
 samples, from a fixed seed. Classes are ``background`` plus shape kinds (``circle``, ``rectangle``,
 ``triangle``, then ``ellipse``, ``diamond`` for more classes). What makes it not trivial:
 
-* shape colours are jittered around a per-class colour and about one shape in seven gets a random colour, so
+* shape colours are jittered around a per-class colour and one shape in twenty gets a random colour, so
   colour alone does not give the class; the shape does;
 * backgrounds are textured (smooth colour blobs + oriented stripes + pixel noise);
 * shapes are rotated, of random size, and overlap (later shapes hide earlier ones).
@@ -75,7 +75,7 @@ def _draw_chunk(
     cls = torch.randint(1, num_classes, (n, k), generator=g)
     cx = (_rand(g, n, k) * 1.6 - 0.8).view(n, k, 1, 1)
     cy = (_rand(g, n, k) * 1.6 - 0.8).view(n, k, 1, 1)
-    radius = (0.25 + _rand(g, n, k) * 0.35).view(n, k, 1, 1)
+    radius = (0.35 + _rand(g, n, k) * 0.35).view(n, k, 1, 1)
     angle = (_rand(g, n, k) * 2 * math.pi).view(n, k, 1, 1)
     aspect = (0.4 + _rand(g, n, k) * 0.6).view(n, k, 1, 1)
     dx, dy = xs.unsqueeze(0) - cx, ys.unsqueeze(0) - cy  # (n, k, size, size)
@@ -83,7 +83,7 @@ def _draw_chunk(
     v = -dx * torch.sin(angle) + dy * torch.cos(angle)
     masks = {
         1: dx**2 + dy**2 <= radius**2,  # circle
-        2: (u.abs() <= radius * 0.9) & (v.abs() <= radius * 0.9 * aspect),  # rectangle
+        2: (u.abs() <= radius * 0.9) & (v.abs() <= radius * 0.9 * (0.4 + 0.6 * aspect)),  # rectangle
         4: (u / radius) ** 2 + (v / (radius * aspect)) ** 2 <= 1,  # ellipse
         5: u.abs() + v.abs() / (aspect + 0.3) <= radius,  # diamond
     }
@@ -98,11 +98,11 @@ def _draw_chunk(
             shape_mask |= (cls.view(n, k, 1, 1) == c) & m
     shape_mask &= active.view(n, k, 1, 1)
 
-    # Colour: the class colour jittered, or (15% of shapes) any colour.
+    # Colour: the class colour jittered, or (5% of shapes) any colour.
     base = torch.tensor(SHAPE_PALETTE, dtype=torch.float32)[cls] / 255.0  # (n, k, 3)
     jittered = (base + (_rand(g, n, k, 3) - 0.5) * 0.4).clamp(0.05, 0.95)
     random_colour = _rand(g, n, k, 3) * 0.9 + 0.05
-    colour = torch.where(_rand(g, n, k, 1) < 0.15, random_colour, jittered)
+    colour = torch.where(_rand(g, n, k, 1) < 0.05, random_colour, jittered)
     shading = 1 + 0.15 * (u / radius).clamp(-1, 1)  # a light gradient across each shape
     for s in range(k):
         m = shape_mask[:, s]  # (n, size, size)
@@ -137,7 +137,7 @@ class ShapesDataset(Dataset):
         image_size: int = 32,
         num_classes: int = 4,
         seed: int = 0,
-        max_shapes: int = 4,
+        max_shapes: int = 3,
         normalize: bool = True,
     ) -> None:
         if split not in _SPLIT_OFFSET:
