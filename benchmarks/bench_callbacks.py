@@ -13,11 +13,14 @@ schedule, timed in the same run:
   ``CSVLogger`` (``log_every_n_steps=50``), the progress bar, ``self.log('loss', prog_bar=True)``,
   a ``ModelCheckpoint`` at the same unreachable interval, and torch's ``SequentialLR(LinearLR,
   PolynomialLR)`` stepped every iteration;
+* ``bare Lightning, loss not logged``: the same without ``self.log`` (Lightning's floor: what
+  the per-step ``self.log`` costs shows as the difference);
 * ``hand-written loop``: ``for batch in loader``: forward, backward, ``step()``, scheduler step,
   and a CSV line every 50 iterations.
 
 Time per iteration is measured between consecutive batch starts (``on_train_batch_start``, or the
-top of the hand loop's body) after the warm-up iterations, averaged over the timed iterations (a
+top of the hand loop's body) after the warm-up iterations, as process CPU time (the headline: on a
+shared, overloaded machine it is far steadier than wall time; torch runs one thread) and as wall time, averaged over the timed iterations (a
 multiple of the logging interval, so logging costs are included at their real rate). Each
 variant runs several times, round-robin; the figure is the median run, with the spread
 (min-max); ratios are against bare Lightning's median of the same run. Two models: a tiny MLP
@@ -39,6 +42,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import functools
 import logging
 import os
 import platform
@@ -135,13 +139,15 @@ class BenchModule(pl.LightningModule):
 
 
 class BareModule(BenchModule):
-    def __init__(self, net: nn.Module, max_iters: int) -> None:
+    def __init__(self, net: nn.Module, max_iters: int, log_loss: bool = True) -> None:
         super().__init__(net)
         self.max_iters = max_iters
+        self.log_loss = log_loss
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
         out = super().training_step(batch, batch_idx)
-        self.log("loss", out["loss"], prog_bar=True)
+        if self.log_loss:
+            self.log("loss", out["loss"], prog_bar=True)
         return out
 
     def configure_optimizers(self) -> dict[str, Any]:
@@ -162,14 +168,19 @@ def torch_optim(net: nn.Module, max_iters: int) -> tuple[torch.optim.Optimizer, 
     return opt, sched
 
 
+def stamp() -> tuple[float, float]:
+    """``(wall, process CPU)`` seconds now."""
+    return time.perf_counter(), time.process_time()
+
+
 class BatchStarts(Callback):
-    """Records ``time.perf_counter()`` at every ``on_train_batch_start`` (one call: negligible, same for all)."""
+    """Records :func:`stamp` at every ``on_train_batch_start`` (two calls: negligible, same for all)."""
 
     def __init__(self) -> None:
-        self.times: list[float] = []
+        self.times: list[tuple[float, float]] = []
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
-        self.times.append(time.perf_counter())
+        self.times.append(stamp())
 
 
 def runtime_config(max_iters: int, work_dir: str) -> dict[str, Any]:
@@ -222,20 +233,24 @@ def quiet() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------- the three variants
-def per_iter_ms(starts: Sequence[float], warmup: int) -> float:
-    """Mean time between batch starts after ``warmup`` iterations, in ms."""
+def per_iter_ms(starts: Sequence[tuple[float, float]], warmup: int, clock: int = 0) -> float:
+    """Mean time between batch starts after ``warmup`` iterations, in ms (``clock`` 0: wall, 1: CPU)."""
     timed = starts[warmup:]
-    return (timed[-1] - timed[0]) / (len(timed) - 1) * 1e3
+    return (timed[-1][clock] - timed[0][clock]) / (len(timed) - 1) * 1e3
 
 
-def run_runtime(factory: Callable[[], nn.Module], loader: DataLoader, max_iters: int, tmp: str) -> list[float]:
+Stamps = list[tuple[float, float]]
+
+
+def run_runtime(factory: Callable[[], nn.Module], loader: DataLoader, max_iters: int, tmp: str) -> Stamps:
     timer = BatchStarts()
     rt = Runtime(runtime_config(max_iters, tmp))
     rt.fit(BenchModule(factory()), train_dataloaders=loader, callbacks=[timer], enable_model_summary=False)
     return timer.times
 
 
-def run_bare(factory: Callable[[], nn.Module], loader: DataLoader, max_iters: int, tmp: str) -> list[float]:
+def run_bare(factory: Callable[[], nn.Module], loader: DataLoader, max_iters: int, tmp: str,
+             log_loss: bool = True) -> Stamps:
     timer = BatchStarts()
     trainer = pl.Trainer(
         max_steps=max_iters, accelerator="cpu", devices=1, default_root_dir=tmp,
@@ -244,20 +259,20 @@ def run_bare(factory: Callable[[], nn.Module], loader: DataLoader, max_iters: in
         callbacks=[LearningRateMonitor(logging_interval="step"),
                    ModelCheckpoint(dirpath=tmp, every_n_train_steps=NEVER), timer],
     )
-    trainer.fit(BareModule(factory(), max_iters), train_dataloaders=loader)
+    trainer.fit(BareModule(factory(), max_iters, log_loss), train_dataloaders=loader)
     return timer.times
 
 
-def run_hand(factory: Callable[[], nn.Module], loader: DataLoader, max_iters: int, tmp: str) -> list[float]:
+def run_hand(factory: Callable[[], nn.Module], loader: DataLoader, max_iters: int, tmp: str) -> Stamps:
     net = factory()
     net.train()
     opt, sched = torch_optim(net, max_iters)
-    starts: list[float] = []
+    starts: Stamps = []
     with open(os.path.join(tmp, "metrics.csv"), "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["step", "loss", "lr"])
         for step, batch in enumerate(loader):
-            starts.append(time.perf_counter())
+            starts.append(stamp())
             opt.zero_grad(set_to_none=True)
             loss = net.loss(batch)
             loss.backward()
@@ -270,20 +285,26 @@ def run_hand(factory: Callable[[], nn.Module], loader: DataLoader, max_iters: in
     return starts
 
 
-VARIANTS: dict[str, Callable[..., list[float]]] = {
+VARIANTS: dict[str, Callable[..., Stamps]] = {
     "lightning_runtime (seed hooks)": run_runtime,
     "bare Lightning": run_bare,
+    "bare Lightning, loss not logged": functools.partial(run_bare, log_loss=False),
     "hand-written loop": run_hand,
 }
 BASELINE = "bare Lightning"
 
 
 def run(model: str, warmup: int, timed: int, repeats: int) -> list[dict[str, Any]]:
-    """Time every variant ``repeats`` times, round-robin; rows with median/min/max ms and ratio."""
+    """Time every variant ``repeats`` times, round-robin.
+
+    Rows hold wall and CPU ms per iteration (median of runs, min, max) and their ratios to bare
+    Lightning's medians.
+    """
     max_iters = warmup + timed + 1
     factory, loader = make_data(model, max_iters)
     names = list(VARIANTS)
     runs: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}
     for r in range(repeats):
         for name in names[r % len(names):] + names[: r % len(names)]:
             torch.manual_seed(0)
@@ -291,13 +312,17 @@ def run(model: str, warmup: int, timed: int, repeats: int) -> list[dict[str, Any
                 starts = VARIANTS[name](factory, loader, max_iters, tmp)
             if len(starts) != max_iters:
                 raise RuntimeError(f"{name}: {len(starts)} iterations ran, expected {max_iters}")
-            runs[name].append(per_iter_ms(starts, warmup))
+            runs[name].append(per_iter_ms(starts, warmup, 0))
+            cpu[name].append(per_iter_ms(starts, warmup, 1))
     base = statistics.median(runs[BASELINE])
+    base_cpu = statistics.median(cpu[BASELINE])
     rows = []
     for name in names:
-        med = statistics.median(runs[name])
+        med, med_cpu = statistics.median(runs[name]), statistics.median(cpu[name])
         rows.append(dict(model=model, variant=name, ms=med, min_ms=min(runs[name]), max_ms=max(runs[name]),
-                         ratio=med / base, overhead_ms=med - base, repeats=repeats, timed=timed))
+                         ratio=med / base, overhead_ms=med - base, cpu_ms=med_cpu, min_cpu_ms=min(cpu[name]),
+                         max_cpu_ms=max(cpu[name]), cpu_ratio=med_cpu / base_cpu, cpu_overhead_ms=med_cpu - base_cpu,
+                         repeats=repeats, timed=timed))
     return rows
 
 
@@ -308,11 +333,13 @@ MODELS = {
 
 
 def table(rows: Sequence[dict[str, Any]]) -> str:
-    lines = ["| model | variant | ms / iteration (median) | spread (min-max) | vs bare Lightning | overhead vs bare (ms) |",
-             "|---|---|---:|---:|---:|---:|"]
+    lines = ["| model | variant | CPU ms / iteration (median) | CPU spread (min-max) | vs bare Lightning (CPU) "
+             "| CPU overhead vs bare (ms) | wall ms / iteration (median) | wall spread (min-max) | vs bare Lightning (wall) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {MODELS[r['model']]} | {r['variant']} | {r['ms']:.3f} | {r['min_ms']:.3f}-{r['max_ms']:.3f} "
-                     f"| {r['ratio']:.2f}x | {r['overhead_ms']:+.3f} |")
+        lines.append(f"| {MODELS[r['model']]} | {r['variant']} | {r['cpu_ms']:.3f} | {r['min_cpu_ms']:.3f}-{r['max_cpu_ms']:.3f} "
+                     f"| {r['cpu_ratio']:.2f}x | {r['cpu_overhead_ms']:+.3f} | {r['ms']:.3f} | {r['min_ms']:.3f}-{r['max_ms']:.3f} "
+                     f"| {r['ratio']:.2f}x |")
     return "\n".join(lines)
 
 
