@@ -3,7 +3,7 @@
 Used for MMSeg's ``IoUMetric(output_dir=...)`` prediction masks and for the
 :class:`~lightning_runtime.callbacks.visualization.SegVisualizationHook` overlays. The package's
 required dependencies (torch, lightning, torchmetrics, omegaconf, jsonargparse) do not bring an
-image library, so :func:`write_png` uses ``matplotlib.pyplot.imsave`` when matplotlib is installed
+image library, so :func:`write_png` uses ``matplotlib.image.imsave`` when matplotlib is installed
 (the ``plot`` extra) and otherwise a tiny, lossless PNG encoder built on :mod:`zlib`.
 
 Example:
@@ -57,14 +57,12 @@ def encode_png(image: Any) -> bytes:
 
 
 def _matplotlib_imsave() -> Any:
+    # matplotlib.image.imsave needs no pyplot and no GUI backend (a notebook's backend is untouched).
     try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        from matplotlib import pyplot as plt
-    except Exception:  # not installed, or no usable backend
+        from matplotlib import image as mpl_image
+    except Exception:  # not installed
         return None
-    return plt.imsave
+    return mpl_image.imsave
 
 
 def write_png(path: str | os.PathLike[str], image: Any, *, backend: str = "auto") -> None:
@@ -73,7 +71,7 @@ def write_png(path: str | os.PathLike[str], image: Any, *, backend: str = "auto"
     Args:
         path: Output file.
         image: ``(H, W)`` grey (stored as-is, e.g. a label mask) or ``(H, W, 3)`` RGB ``uint8``.
-        backend: ``'auto'`` (matplotlib's ``imsave`` for RGB images when installed, else zlib),
+        backend: ``'auto'`` (``matplotlib.image.imsave`` for RGB images when installed, else zlib),
             ``'matplotlib'`` or ``'zlib'``. Grey masks always use zlib so pixel values are label
             ids, not a colour-mapped rendering.
     """
