@@ -26,6 +26,7 @@ import argparse
 import copy
 import gc
 import logging
+import os
 import platform
 import statistics
 import sys
@@ -141,6 +142,10 @@ def environment() -> str:
         mm = mmengine.__version__
     except ImportError:
         mm = "not installed"
+    try:
+        load = " / ".join(f"{x:.1f}" for x in os.getloadavg()) + f" (1/5/15 min) on {os.cpu_count()} CPUs"
+    except OSError:
+        load = "unknown"
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -151,7 +156,8 @@ def environment() -> str:
         pass
     return (
         f"- machine: {cpu}, {torch.get_num_threads()} torch threads, {platform.system()} {platform.release()}\n"
-        f"- versions: Python {platform.python_version()}, torch {torch.__version__}, mmengine-lite {mm}"
+        f"- versions: Python {platform.python_version()}, torch {torch.__version__}, mmengine-lite {mm}\n"
+        f"- load average at the end of the run: {load}"
     )
 
 
@@ -169,7 +175,7 @@ def summary(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def render(rows: Sequence[dict[str, Any]], tiny: bool, steps: int) -> str:
+def render(rows: Sequence[dict[str, Any]], tiny: bool, steps: int, argv_text: str = "") -> str:
     model = "tiny ViT segmentor (2 layers, width 32)" if tiny else "ViT-B-sized segmentor (12 layers, width 768, 89.4M parameters, 160 tensors)"
     return (
         "# Benchmark: optimizer step time\n\n"
@@ -180,7 +186,7 @@ def render(rows: Sequence[dict[str, Any]], tiny: bool, steps: int) -> str:
         "`custom_keys` for pos_embed/cls_token/norms plus `bias_decay_mult=0`, which MMEngine turns into one "
         "group per parameter.\n\n"
         f"{table(rows)}\n\n{summary(rows)}\n\n{environment()}\n\n"
-        "Rerun: `.venv/bin/python benchmarks/bench_optimizer.py` (rewrites this file); "
+        f"Rerun: `.venv/bin/python benchmarks/bench_optimizer.py{argv_text}` (rewrites this file); "
         "`--tiny` for a smoke run. CPU timings on a shared machine are noisy: compare ratios, not milliseconds.\n"
     )
 
@@ -198,7 +204,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         torch.set_num_threads(args.threads)
     try:
         rows = run(tiny=args.tiny, steps=steps, warmup=1 if args.tiny else 2)
-        out_text = render(rows, args.tiny, steps)
+        argv_text = "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]) if "/" not in a and a != "--out")
+        out_text = render(rows, args.tiny, steps, argv_text)
     finally:
         torch.set_num_threads(threads)
     print(table(rows))
