@@ -192,3 +192,35 @@ def test_sync_bn_on_cpu_is_a_config_error_before_training() -> None:
     with pytest.raises(ConfigError) as info:
         plan_env({"launcher": "pytorch", "sync_bn": "torch", "env_cfg": {"dist_cfg": {"backend": "gloo"}}})
     assert info.value.path == "sync_bn" and info.value.fix
+
+
+def test_before_train_sees_the_resumed_iteration_in_one_process(tmp_path: Path) -> None:
+    """The same resume rule without DDP: runner.iter in before_train is where training continues."""
+    sys.path.insert(0, str(HERE))
+    from runtime_helpers import QUIET, Boring, loader
+
+    from lightning_runtime.hooks import Hook
+    from lightning_runtime.registry import HOOKS
+    from lightning_runtime.runtime import Runtime
+
+    seen: list[tuple[str, int]] = []
+
+    @HOOKS.register_module(name="_ResumeIterProbe", force=True)
+    class Probe(Hook):
+        def before_train(self, runner: Any) -> None:
+            seen.append(("before_train", runner.iter))
+
+        def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None) -> None:
+            seen.append(("iter", runner.iter))
+
+    def run(max_iters: int, resume: bool) -> None:
+        cfg = dict(work_dir=str(tmp_path), resume=resume, train_cfg=dict(by_epoch=False, max_iters=max_iters),
+                   optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)), custom_hooks=[dict(type="_ResumeIterProbe")],
+                   default_hooks=dict(logger=None, checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=3)))
+        rt = Runtime(cfg)
+        rt.fit(Boring(rt), loader(8), **{k: v for k, v in QUIET.items() if k != "enable_checkpointing"})
+
+    run(3, False)
+    seen.clear()
+    run(5, True)  # resumes from iter_3.pth, saved at the end of iteration index 2
+    assert seen == [("before_train", 3), ("iter", 3), ("iter", 4)]
