@@ -199,3 +199,18 @@ def test_group_names_are_readable_and_unique() -> None:
     names = [g["name"] for g in opt.param_groups]
     assert names == ["base", "backbone.pos_embed.no_decay", "no_decay", "decode_head.lr_x10"]
     assert opt.param_groups[1]["param_names"] == ["backbone.pos_embed"]
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (dict(clip_grad=None, grad_clip=dict(max_norm=1, norm_type=2)), {"max_norm": 1, "norm_type": 2}),
+        (dict(clip_grad=dict(max_norm=3), grad_clip=None), {"max_norm": 3, "norm_type": 2.0}),
+        (dict(clip_grad=None, grad_clip=None), None),
+    ],
+)
+def test_none_clip_grad_counts_as_absent(extra: dict[str, Any], expected: Any) -> None:
+    """MMSeg's base schedules say clip_grad=None; the seed's grad_clip alias must still work on them."""
+    cfg = dict(type="OptimWrapper", optimizer=SGD, **extra)
+    assert parse_optim_wrapper(cfg).clip_grad == expected
+    assert isinstance(build_optimizer(nn.Linear(2, 2), cfg), torch.optim.SGD)

@@ -65,7 +65,7 @@ def build_optimizer(model: nn.Module, optim_wrapper_cfg: Mapping[str, Any], *, p
     for key in ("accumulative_counts", "loss_scale", "dtype", "use_fsdp"):
         if key in raw:
             wrapper_cfg[key] = raw[key]
-    clip = raw.get("clip_grad", raw.get("grad_clip"))
+    clip = raw.get("clip_grad") if raw.get("clip_grad") is not None else raw.get("grad_clip")
     if clip is not None:
         wrapper_cfg["clip_grad"] = dict(clip)
     ctor_type = spec.constructor or "DefaultOptimWrapperConstructor"

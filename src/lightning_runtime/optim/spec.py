@@ -251,13 +251,15 @@ def parse_optim_wrapper(cfg: Mapping[str, Any], *, path: str = "optim_wrapper") 
                     path=f"{path}.{key}",
                     fix=f"set type='AmpOptimWrapper' for mixed precision, or remove {key!r}",
                 )
-    if "clip_grad" in cfg and "grad_clip" in cfg:
+    # A None value counts as absent: MMSeg's base schedules all say clip_grad=None, and a child
+    # config adding the seed's grad_clip alias must still work.
+    if cfg.get("clip_grad") is not None and cfg.get("grad_clip") is not None:
         raise ConfigError(
             "both 'clip_grad' and its alias 'grad_clip' are set",
             path=f"{path}.grad_clip",
             fix="keep only clip_grad",
         )
-    clip_key = "grad_clip" if "grad_clip" in cfg else "clip_grad"
+    clip_key = "grad_clip" if cfg.get("grad_clip") is not None else "clip_grad"
     clip = _parse_clip(cfg.get(clip_key), f"{path}.{clip_key}")
 
     acc = cfg.get("accumulative_counts", 1)
