@@ -61,7 +61,7 @@ def test_seed_grad_clip_snippet_after_delete_says_what_happened() -> None:
         parse_optim_wrapper(dict(_delete_=True, type="OptimWrapper", grad_clip=dict(max_norm=1, norm_type=2)))
     text = str(err.value)
     assert text.startswith("optim_wrapper: has no 'optimizer'") and "_delete_=True" in text
-    assert "optim_wrapper = dict(clip_grad={'max_norm': 1, 'norm_type': 2})" in text
+    assert "optim_wrapper = dict(clip_grad=dict(_delete_=True, max_norm=1, norm_type=2))" in text
     with pytest.raises(ConfigError, match="has no 'optimizer'"):
         build_optimizer(nn.Linear(2, 2), dict(type="OptimWrapper", grad_clip=dict(max_norm=1, norm_type=2)))
 
@@ -214,3 +214,30 @@ def test_none_clip_grad_counts_as_absent(extra: dict[str, Any], expected: Any) -
     cfg = dict(type="OptimWrapper", optimizer=SGD, **extra)
     assert parse_optim_wrapper(cfg).clip_grad == expected
     assert isinstance(build_optimizer(nn.Linear(2, 2), cfg), torch.optim.SGD)
+
+
+def test_delete_error_fix_loads_and_builds_on_an_mmseg_base(tmp_path: Any) -> None:
+    """The first fix the `_delete_` error suggests must load on MMSeg's bases (clip_grad=None there)."""
+    import re
+    from pathlib import Path
+
+    import sysconfig
+
+    from lightning_runtime.config import load_config
+
+    with pytest.raises(ConfigError) as err:
+        parse_optim_wrapper(dict(_delete_=True, type="OptimWrapper", grad_clip=dict(max_norm=1, norm_type=2)))
+    fix = re.search(r"optim_wrapper = dict\(clip_grad=dict\(.*?\)\)", str(err.value))
+    assert fix is not None and fix.group(0) == "optim_wrapper = dict(clip_grad=dict(_delete_=True, max_norm=1, norm_type=2))"
+    base = Path(sysconfig.get_paths()["purelib"]) / "mmseg/.mim/configs/_base_/schedules/schedule_160k.py"
+    child = tmp_path / "child.py"
+    child.write_text(f"_base_ = [{str(base)!r}]\n{fix.group(0)}\n")
+    cfg = load_config(str(child))
+    assert dict(cfg.optim_wrapper.clip_grad) == {"max_norm": 1, "norm_type": 2}
+    assert parse_optim_wrapper(cfg.optim_wrapper).clip_grad == {"max_norm": 1, "norm_type": 2}
+    opt = build_optimizer(nn.Linear(2, 2), cfg.optim_wrapper)
+    assert isinstance(opt, torch.optim.SGD) and opt.param_groups[0]["lr"] == 0.01
+    # without the inner _delete_ the merge fails (as in MMEngine), which is why the fix carries it
+    child.write_text(f"_base_ = [{str(base)!r}]\noptim_wrapper = dict(clip_grad=dict(max_norm=1, norm_type=2))\n")
+    with pytest.raises(Exception, match="None"):
+        load_config(str(child))

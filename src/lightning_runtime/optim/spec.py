@@ -99,8 +99,16 @@ def _plain(obj: Any) -> Any:
 
 def _missing_optimizer_error(cfg: Mapping[str, Any], path: str) -> ConfigError:
     kept = ", ".join(f"{k}={v!r}" for k, v in cfg.items() if k != "_delete_")
-    clip = cfg.get("clip_grad", cfg.get("grad_clip"))
-    clip_txt = f"clip_grad={clip!r}" if clip is not None else "clip_grad=dict(max_norm=1, norm_type=2)"
+    clip = cfg.get("clip_grad") if cfg.get("clip_grad") is not None else cfg.get("grad_clip")
+    clip_args = (
+        ", ".join(f"{k}={v!r}" for k, v in clip.items() if k != "_delete_")
+        if isinstance(clip, Mapping) and clip
+        else "max_norm=1, norm_type=2"
+    )
+    clip_txt = f"clip_grad=dict({clip_args})"
+    # The inner `_delete_` lets the dict replace an inherited `clip_grad=None` (every MMSeg base
+    # schedule has one): merging a dict into None fails in MMEngine and here.
+    merge_txt = f"clip_grad=dict(_delete_=True, {clip_args})"
     if "_delete_" in cfg or "grad_clip" in cfg or "clip_grad" in cfg:
         msg = (
             f"has no 'optimizer' (it holds only: {kept or 'nothing'}); `_delete_=True` replaces the "
@@ -110,8 +118,9 @@ def _missing_optimizer_error(cfg: Mapping[str, Any], path: str) -> ConfigError:
     else:
         msg = "has no 'optimizer'"
     fix = (
-        f"either drop `_delete_=True` so the new keys merge into the base optim_wrapper: "
-        f"optim_wrapper = dict({clip_txt}); or restate the optimizer: optim_wrapper = dict("
+        f"either move `_delete_=True` into clip_grad, so only clip_grad is replaced and the base "
+        f"optim_wrapper (with its optimizer) is kept: "
+        f"optim_wrapper = dict({merge_txt}); or restate the optimizer: optim_wrapper = dict("
         f"type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01, momentum=0.9, "
         f"weight_decay=0.0005), {clip_txt})"
     )
