@@ -38,8 +38,6 @@ WRITES = {"save_best_never_logged.py"}
 KNOWN_BUGS = {
     "key_visualizer.py": "loggers.build_loggers reads visualizer.vis_backends only; unknown "
                          "visualizer keys are silently ignored",
-    "type_lr_str.py": "optim/: a str lr gives \"SGD could not be built: '<' not supported ...\" "
-                      "with neither the path optim_wrapper.optimizer.lr nor a fix",
     "type_param_scheduler_str.py": "schedulers/: 'expected a dict or a list of dicts, got str' has no fix",
 }
 CPU_ONLY = {"fp16_on_cpu.py"}

@@ -241,3 +241,28 @@ def test_delete_error_fix_loads_and_builds_on_an_mmseg_base(tmp_path: Any) -> No
     child.write_text(f"_base_ = [{str(base)!r}]\noptim_wrapper = dict(clip_grad=dict(max_norm=1, norm_type=2))\n")
     with pytest.raises(Exception, match="None"):
         load_config(str(child))
+
+
+@pytest.mark.parametrize(
+    "optimizer, path, fix",
+    [
+        (dict(type="SGD", lr="0.01"), "optim_wrapper.optimizer.lr", "write lr=0.01"),
+        (dict(type="SGD", lr=0.01, momentum="0.9"), "optim_wrapper.optimizer.momentum", "write momentum=0.9"),
+        (dict(type="SGD", lr=0.01, weight_decay="5e-4"), "optim_wrapper.optimizer.weight_decay", "write weight_decay=0.0005"),
+        (dict(type="AdamW", lr=1e-4, eps="tiny"), "optim_wrapper.optimizer.eps", "eps=1e-08"),
+        (dict(type="AdamW", lr=1e-4, betas=(0.9, "0.999")), "optim_wrapper.optimizer.betas", "betas=(0.9, 0.999)"),
+        (dict(type="AdamW", lr=1e-4, betas=0.9), "optim_wrapper.optimizer.betas", "betas=(0.9, 0.999)"),
+    ],
+)
+def test_numeric_hyperparameters_are_type_checked(optimizer: dict[str, Any], path: str, fix: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        build_optimizer(nn.Linear(2, 2), dict(optimizer=optimizer))
+    assert err.value.path == path and "must be a" in str(err.value)
+    assert fix in (err.value.fix or "")
+
+
+def test_numeric_check_accepts_valid_hyperparameters() -> None:
+    for optimizer in (dict(type="SGD", lr=0.01, momentum=0.9, nesterov=True, weight_decay=0),
+                      dict(type="AdamW", lr=torch.tensor(1e-3), betas=[0.9, 0.95], eps=1e-6),
+                      dict(type="Rprop", lr=0.1, etas=(0.5, 1.2))):
+        build_optimizer(nn.Linear(2, 2), dict(optimizer=optimizer))

@@ -22,7 +22,7 @@ import torch
 
 from ..errors import ConfigError, did_you_mean
 
-__all__ = ["OptimWrapperSpec", "parse_optim_wrapper", "OPTIM_WRAPPER_KEYS"]
+__all__ = ["OptimWrapperSpec", "parse_optim_wrapper", "check_optimizer_numbers", "OPTIM_WRAPPER_KEYS"]
 
 OPTIM_WRAPPER_KEYS = (
     "type",
@@ -95,6 +95,98 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_plain(v) for v in obj]
     return obj
+
+
+_NUMERIC_NAMES = ("lr", "weight_decay", "momentum", "dampening", "eps", "alpha", "lr_decay", "rho")
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) or (
+        isinstance(value, torch.Tensor) and value.numel() == 1
+    )
+
+
+def _is_number_tuple(value: Any) -> bool:
+    return isinstance(value, (tuple, list)) and bool(value) and all(_is_number(v) for v in value)
+
+
+def _number_fix(key: str, value: Any, default: Any) -> str:
+    """``write lr=0.01`` from ``'0.01'`` when the string is a number, else the optimizer's default."""
+    if isinstance(value, str):
+        try:
+            return f"write {key}={float(value)!r} (a number, without quotes)"
+        except ValueError:
+            pass
+    if isinstance(value, (tuple, list)) and value:
+        try:
+            return f"write {key}=({', '.join(repr(float(v)) for v in value)}) (numbers, without quotes)"
+        except (TypeError, ValueError):
+            pass
+    if _is_number_tuple(default):
+        return f"write numbers, e.g. {key}={tuple(default)!r} (the optimizer's default)"
+    if _is_number(default):
+        return f"write a number, e.g. {key}={default!r} (the optimizer's default)"
+    return f"write a number, e.g. {key}=0.01"
+
+
+def check_optimizer_numbers(optimizer: Mapping[str, Any], *, path: str = "optim_wrapper.optimizer") -> None:
+    """Check that the numeric hyperparameters of an ``optimizer`` config are numbers.
+
+    A hyperparameter is numeric when the optimizer's default for it is an int/float or a tuple of
+    them (``lr``, ``weight_decay``, ``momentum``, ``eps``, ``betas`` ...), or when it is one of the
+    usual names (``lr``, ``weight_decay``, ``momentum`` ...) whatever its default. Unknown optimizer
+    types are left to the builder (which names them with did-you-mean).
+
+    Example:
+        >>> check_optimizer_numbers(dict(type='SGD', lr='0.01'))
+        Traceback (most recent call last):
+        ...
+        lightning_runtime.errors.ConfigError: optim_wrapper.optimizer.lr: must be a number, got '0.01' (str)
+        ...
+
+    Raises:
+        ConfigError: with ``path`` the hyperparameter's path (``optim_wrapper.optimizer.lr``).
+    """
+    import inspect
+
+    from ..registry import OPTIMIZERS
+
+    try:
+        opt_cls = OPTIMIZERS.get(optimizer.get("type"))
+    except Exception:  # noqa: BLE001 - resolution errors are reported by the builder
+        opt_cls = None
+    defaults: dict[str, Any] = {}
+    if opt_cls is not None:
+        try:
+            params = inspect.signature(opt_cls).parameters
+        except (TypeError, ValueError):
+            params = {}
+        defaults = {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
+    for key, value in optimizer.items():
+        if key == "type":
+            continue
+        default = defaults.get(key, inspect.Parameter.empty)
+        if _is_number_tuple(default) or (key == "betas" and default is inspect.Parameter.empty):
+            if not _is_number_tuple(value):
+                raise ConfigError(
+                    f"must be a tuple of numbers, got {value!r}",
+                    path=f"{path}.{key}",
+                    expected="a tuple of numbers",
+                    fix=_number_fix(key, value, default),
+                )
+            continue
+        if isinstance(default, (tuple, list)):  # e.g. Adafactor's eps=(None, 1e-3): not ours to judge
+            continue
+        numeric = (_is_number(default) and not isinstance(default, bool)) or (
+            key in _NUMERIC_NAMES and not isinstance(default, bool)
+        )
+        if numeric and not _is_number(value):
+            raise ConfigError(
+                f"must be a number, got {value!r} ({type(value).__name__})",
+                path=f"{path}.{key}",
+                expected="a number",
+                fix=_number_fix(key, value, default),
+            )
 
 
 def _missing_optimizer_error(cfg: Mapping[str, Any], path: str) -> ConfigError:
@@ -252,6 +344,7 @@ def parse_optim_wrapper(cfg: Mapping[str, Any], *, path: str = "optim_wrapper") 
             path=f"{path}.optimizer",
             fix="write optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.01)",
         )
+    check_optimizer_numbers(optimizer, path=f"{path}.optimizer")
     if not amp:
         for key in _AMP_ONLY:
             if key in cfg:
