@@ -38,7 +38,6 @@ WRITES = {"save_best_never_logged.py"}
 KNOWN_BUGS = {
     "key_visualizer.py": "loggers.build_loggers reads visualizer.vis_backends only; unknown "
                          "visualizer keys are silently ignored",
-    "type_param_scheduler_str.py": "schedulers/: 'expected a dict or a list of dicts, got str' has no fix",
 }
 CPU_ONLY = {"fp16_on_cpu.py"}
 SUBPROCESS = ["code_import.py", "code_exp_bomb.py", "malformed.yaml", "key_hook_arg.py",

@@ -85,7 +85,8 @@ def build_torch_optimizer(
         return opt_cls(params, **kwargs)
     except (TypeError, ValueError) as exc:
         name = getattr(opt_cls, "__name__", repr(opt_cls))
-        raise ConfigError(f"{name} could not be built: {exc}", path=path) from exc
+        raise ConfigError(f"{name} could not be built: {exc}", path=path,
+                          fix=f"check the values given to {name} (see torch.optim.{name} for the valid ranges)") from exc
 
 
 class DefaultOptimWrapperConstructor:
@@ -99,7 +100,8 @@ class DefaultOptimWrapperConstructor:
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: dict | None = None) -> None:
         if not isinstance(optim_wrapper_cfg, Mapping):
-            raise ConfigError(f"optim_wrapper must be a dict, got {type(optim_wrapper_cfg).__name__}")
+            raise ConfigError(f"optim_wrapper must be a dict, got {type(optim_wrapper_cfg).__name__}",
+                              fix="pass dict(optimizer=dict(type='SGD', lr=0.01), ...)")
         if optim_wrapper_cfg.get("optimizer") is None:
             raise _missing_optimizer_error(optim_wrapper_cfg, "")
         self.optim_wrapper_cfg = _plain(optim_wrapper_cfg)
@@ -117,7 +119,8 @@ class DefaultOptimWrapperConstructor:
         """MMEngine's checks, as ConfigErrors, plus unknown keys when the default rules apply."""
         if not isinstance(self.paramwise_cfg, Mapping):
             raise ConfigError(
-                f"must be None or a dict, got {type(self.paramwise_cfg).__name__}", path="paramwise_cfg"
+                f"must be None or a dict, got {type(self.paramwise_cfg).__name__}", path="paramwise_cfg",
+                fix="write paramwise_cfg=dict(norm_decay_mult=0.0, ...) or leave it out",
             )
         cfg = self.paramwise_cfg
         custom_keys = cfg.get("custom_keys", {})
@@ -126,12 +129,14 @@ class DefaultOptimWrapperConstructor:
                 raise ConfigError(
                     f"must be a dict of key -> dict(lr_mult=..., decay_mult=...), got {type(custom_keys).__name__}",
                     path="paramwise_cfg.custom_keys",
+                    fix="write custom_keys={'pos_embed': dict(decay_mult=0.0), 'head': dict(lr_mult=10.0)}",
                 )
             for key, entry in custom_keys.items():
                 if not isinstance(entry, Mapping):
                     raise ConfigError(
                         f"must be a dict such as dict(lr_mult=0.1), got {entry!r}",
                         path=f"paramwise_cfg.custom_keys.{key}",
+                        fix=f"write {key!r}: dict(lr_mult=..., decay_mult=...)",
                     )
                 if self.base_wd is None and "decay_mult" in entry:
                     raise ConfigError(

@@ -95,7 +95,8 @@ def _import_callable(spec: Any, path: str) -> Callable[[str, int], int]:
         try:
             obj = getattr(importlib.import_module(module_name), attr, None)
         except ImportError as exc:
-            raise ConfigError(f"cannot import {spec!r}: {exc}", path=path) from exc
+            raise ConfigError(f"cannot import {spec!r}: {exc}", path=path,
+                              fix="give an importable dotted path (module.function) or a callable") from exc
         if callable(obj):
             return obj
     raise ConfigError(
@@ -126,7 +127,8 @@ class LearningRateDecayOptimizerConstructor(DefaultOptimWrapperConstructor):
     def _validate_cfg(self) -> None:
         cfg = self.paramwise_cfg
         if not isinstance(cfg, dict):
-            raise ConfigError(f"must be a dict, got {type(cfg).__name__}", path="paramwise_cfg")
+            raise ConfigError(f"must be a dict, got {type(cfg).__name__}", path="paramwise_cfg",
+                              fix="write paramwise_cfg=dict(num_layers=12, decay_rate=0.9, decay_type='layer_wise')")
         for key in cfg:
             if key in LAYER_DECAY_KEYS:
                 continue
@@ -143,6 +145,7 @@ class LearningRateDecayOptimizerConstructor(DefaultOptimWrapperConstructor):
                 path=f"paramwise_cfg.{key}",
                 candidates=did_you_mean(str(key), LAYER_DECAY_KEYS),
                 expected=", ".join(LAYER_DECAY_KEYS),
+                fix=f"remove {key!r} or correct its spelling",
             )
         num_layers = cfg.get("num_layers")
         if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
@@ -161,6 +164,7 @@ class LearningRateDecayOptimizerConstructor(DefaultOptimWrapperConstructor):
                 f"must be 'layer_wise' or 'stage_wise', got {decay_type!r}",
                 path="paramwise_cfg.decay_type",
                 candidates=did_you_mean(str(decay_type), ["layer_wise", "stage_wise"]),
+                fix="write decay_type='layer_wise' (the default) or 'stage_wise'",
             )
         if self.base_lr is None:
             raise ConfigError("layer decay needs a base lr", path="optimizer.lr", fix="add lr=... to the optimizer")
@@ -245,7 +249,8 @@ class LearningRateDecayOptimizerConstructor(DefaultOptimWrapperConstructor):
                 continue
             layer_id = layer_id_of(name)
             if isinstance(layer_id, bool) or not isinstance(layer_id, int):
-                raise ConfigError(f"the layer id of {name!r} must be an int, got {layer_id!r}", path="paramwise_cfg")
+                raise ConfigError(f"the layer id of {name!r} must be an int, got {layer_id!r}", path="paramwise_cfg",
+                                  fix="make the layer-id function return an int for every parameter name")
             rows.append((name, param, layer_id, self._no_decay(name, param)))
         ids = sorted({row[2] for row in rows})
         if len(ids) == 1 and rows:

@@ -238,7 +238,8 @@ def _parse_clip(value: Any, path: str) -> dict[str, Any] | None:
         required = "clip_value"
     else:
         raise ConfigError(
-            f"type must be 'norm' or 'value', got {kind!r}", path=f"{path}.type", candidates=did_you_mean(str(kind), ["norm", "value"])
+            f"type must be 'norm' or 'value', got {kind!r}", path=f"{path}.type", candidates=did_you_mean(str(kind), ["norm", "value"]),
+            fix="leave type out for norm clipping (max_norm=...), or type='value' with clip_value=..."
         )
     for key in clip:
         if key not in allowed:
@@ -247,12 +248,14 @@ def _parse_clip(value: Any, path: str) -> dict[str, Any] | None:
                 path=f"{path}.{key}",
                 candidates=did_you_mean(key, allowed),
                 expected=", ".join(allowed),
+                fix=f"remove {key!r} or correct its spelling",
             )
     if required not in clip:
         raise ConfigError(f"{kind} clipping needs {required!r}", path=path, fix=f"add {required}=...")
     number = clip[required]
     if isinstance(number, bool) or not isinstance(number, (int, float)) or number <= 0:
-        raise ConfigError(f"{required} must be a positive number, got {number!r}", path=f"{path}.{required}")
+        raise ConfigError(f"{required} must be a positive number, got {number!r}", path=f"{path}.{required}",
+                          fix=f"write e.g. {required}=1 (a number > 0, without quotes)")
     if kind == "norm":
         clip.setdefault("norm_type", 2.0)
         return clip
@@ -266,7 +269,8 @@ def _parse_loss_scale(value: Any, amp: bool, path: str) -> str | float | dict[st
         return "dynamic"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if value <= 0:
-            raise ConfigError(f"a static loss scale must be > 0, got {value!r}", path=path)
+            raise ConfigError(f"a static loss scale must be > 0, got {value!r}", path=path,
+                              fix="write loss_scale='dynamic' or a positive number such as 512.0")
         return float(value)
     if isinstance(value, Mapping):
         for key in value:
@@ -276,6 +280,7 @@ def _parse_loss_scale(value: Any, amp: bool, path: str) -> str | float | dict[st
                     path=f"{path}.{key}",
                     candidates=did_you_mean(str(key), _SCALER_KEYS),
                     expected=", ".join(_SCALER_KEYS),
+                    fix=f"remove {key!r} or correct its spelling",
                 )
         return dict(value)
     raise ConfigError(
@@ -366,17 +371,21 @@ def parse_optim_wrapper(cfg: Mapping[str, Any], *, path: str = "optim_wrapper") 
 
     acc = cfg.get("accumulative_counts", 1)
     if isinstance(acc, bool) or not isinstance(acc, int) or acc < 1:
-        raise ConfigError(f"must be an int >= 1, got {acc!r}", path=f"{path}.accumulative_counts")
+        raise ConfigError(f"must be an int >= 1, got {acc!r}", path=f"{path}.accumulative_counts",
+                          fix="write accumulative_counts=1 (no accumulation) or a larger int")
 
     paramwise = cfg.get("paramwise_cfg")
     if paramwise is not None and not isinstance(paramwise, Mapping):
-        raise ConfigError(f"must be a dict or None, got {type(paramwise).__name__}", path=f"{path}.paramwise_cfg")
+        raise ConfigError(f"must be a dict or None, got {type(paramwise).__name__}", path=f"{path}.paramwise_cfg",
+                          fix="write paramwise_cfg=dict(norm_decay_mult=0.0, ...) or leave it out")
     constructor = cfg.get("constructor")
     if constructor is not None and not isinstance(constructor, str) and not callable(constructor):
-        raise ConfigError(f"must be a constructor name or class, got {constructor!r}", path=f"{path}.constructor")
+        raise ConfigError(f"must be a constructor name or class, got {constructor!r}", path=f"{path}.constructor",
+                          fix="write e.g. constructor='LearningRateDecayOptimizerConstructor' or leave it out")
     use_fsdp = cfg.get("use_fsdp", False)
     if not isinstance(use_fsdp, bool):
-        raise ConfigError(f"must be True or False, got {use_fsdp!r}", path=f"{path}.use_fsdp")
+        raise ConfigError(f"must be True or False, got {use_fsdp!r}", path=f"{path}.use_fsdp",
+                          fix="write use_fsdp=False (or True)")
 
     return OptimWrapperSpec(
         type=type_name,

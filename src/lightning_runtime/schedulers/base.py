@@ -49,16 +49,18 @@ def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
         raise ConfigError(f"must be an integer, got {value!r}", path=name, fix=f"set {name} to a whole number")
     value = int(value)
     if minimum is not None and value < minimum:
-        raise ConfigError(f"must be >= {minimum}, got {value}", path=name)
+        raise ConfigError(f"must be >= {minimum}, got {value}", path=name, fix=f"set {name} to {minimum} or more")
     return value
 
 
 def check_number(value: Any, name: str, *, low: float | None = None, high: float | None = None) -> float:
     """Return ``value`` (a real number, optionally within ``[low, high]``) or raise at ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or math.isnan(value):
-        raise ConfigError(f"must be a number, got {value!r}", path=name)
+        raise ConfigError(f"must be a number, got {value!r}", path=name, expected="a number",
+                          fix=f"set {name} to a number (without quotes)")
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ConfigError(f"must be in [{low}, {high}], got {value!r}", path=name)
+        raise ConfigError(f"must be in [{low}, {high}], got {value!r}", path=name,
+                          fix=f"set {name} to a value between {low} and {high}")
     return value
 
 
@@ -131,7 +133,8 @@ class ParamScheduler:
         verbose: bool = False,
     ) -> None:
         if not isinstance(param_name, str) or not param_name:
-            raise ConfigError(f"must be a param-group key such as 'lr', got {param_name!r}", path="param_name")
+            raise ConfigError(f"must be a param-group key such as 'lr', got {param_name!r}", path="param_name",
+                              fix="use the LR/momentum variant of the scheduler, or param_name='lr'")
         self.param_name = param_name
         self.begin = check_int(begin, "begin", minimum=0)
         self.end = INF if isinstance(end, float) and math.isinf(end) and end > 0 else check_int(end, "end")
@@ -148,7 +151,8 @@ class ParamScheduler:
                 fix="remove it: resuming restores the scheduler state from the checkpoint",
             )
         if not isinstance(by_epoch, bool):
-            raise ConfigError(f"must be True or False, got {by_epoch!r}", path="by_epoch")
+            raise ConfigError(f"must be True or False, got {by_epoch!r}", path="by_epoch",
+                              fix="write by_epoch=False to count iterations, by_epoch=True for epochs")
         self.by_epoch = by_epoch
         self.verbose = bool(verbose)
         self.base_values: Vec = Vec()

@@ -38,7 +38,13 @@ def _entries(cfg: Any, path: str) -> list[tuple[Any, str]]:
         return [(cfg, path)]
     if isinstance(cfg, (list, tuple)):
         return [(c, f"{path}[{i}]") for i, c in enumerate(cfg)]
-    raise ConfigError(f"expected a dict or a list of dicts, got {type(cfg).__name__}", path=path)
+    raise ConfigError(
+        f"expected a dict or a list of dicts, got {type(cfg).__name__} {cfg!r}",
+        path=path,
+        expected="a list of dict(type=...)",
+        fix="write param_scheduler=[dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=160000, "
+        "by_epoch=False)] (one dict per scheduler)",
+    )
 
 
 def _build_one(
@@ -94,7 +100,8 @@ def _build_one(
     except ConfigError as err:
         raise err.with_location(path=path)
     except (TypeError, ValueError, AssertionError) as exc:
-        raise ConfigError(f"{type_name}: {exc}", path=path) from exc
+        raise ConfigError(f"{type_name}: {exc}", path=path,
+                          fix=f"check the arguments of {type_name} against its signature") from exc
     if sched.by_epoch and not epoch_length:
         raise ConfigError(
             f"{type_name} is epoch-based (by_epoch=True, the default) but the epoch length is unknown",
@@ -171,7 +178,8 @@ def build_scheduler(
     """
     bad_length = isinstance(epoch_length, bool) or not isinstance(epoch_length, int) or epoch_length < 1
     if epoch_length is not None and bad_length:
-        raise ConfigError(f"epoch_length must be a positive int, got {epoch_length!r}", path=path)
+        raise ConfigError(f"epoch_length must be a positive int, got {epoch_length!r}", path=path,
+                          fix="pass epoch_length=len(train_dataloader)")
     built: list[tuple[ParamScheduler, str]] = []
     normalized: list[dict[str, Any]] = []
     for cfg, p in _entries(param_scheduler_cfg, path):

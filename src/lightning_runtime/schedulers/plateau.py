@@ -41,16 +41,20 @@ class ReduceOnPlateauParamScheduler(ParamScheduler):
                  last_step: int = -1, by_epoch: bool = True, verbose: bool = False) -> None:
         super().__init__(param_name, begin, end, last_step, by_epoch, verbose)
         if not isinstance(monitor, str) or not monitor:
-            raise ConfigError(f"must be a metric name, got {monitor!r}", path="monitor")
+            raise ConfigError(f"must be a metric name, got {monitor!r}", path="monitor",
+                              fix="name a validation metric, e.g. monitor='mIoU'")
         self.monitor = monitor
         if rule not in ("less", "greater"):
-            raise ConfigError(f"must be 'less' or 'greater', got {rule!r}", path="rule")
+            raise ConfigError(f"must be 'less' or 'greater', got {rule!r}", path="rule",
+                              fix="rule='less' for a loss, rule='greater' for an accuracy/mIoU")
         if threshold_rule not in ("rel", "abs"):
-            raise ConfigError(f"must be 'rel' or 'abs', got {threshold_rule!r}", path="threshold_rule")
+            raise ConfigError(f"must be 'rel' or 'abs', got {threshold_rule!r}", path="threshold_rule",
+                              fix="write threshold_rule='rel' (the default) or 'abs'")
         self.rule, self.threshold_rule = rule, threshold_rule
         self.factor = check_number(factor, "factor")
         if self.factor >= 1.0:
-            raise ConfigError(f"must be < 1.0, got {factor!r}", path="factor")
+            raise ConfigError(f"must be < 1.0, got {factor!r}", path="factor",
+                              fix="the value is multiplied by factor on a plateau: use e.g. factor=0.1")
         self.threshold = check_number(threshold, "threshold", low=0.0)
         self.patience = check_int(patience, "patience", minimum=0)
         self.cooldown = check_int(cooldown, "cooldown", minimum=0)
@@ -68,7 +72,7 @@ class ReduceOnPlateauParamScheduler(ParamScheduler):
         if isinstance(self.min_value, (list, tuple)):
             if len(self.min_value) != n:
                 raise ConfigError(f"expected {n} values (one per param group), got {len(self.min_value)}",
-                                  path="min_value")
+                                  path="min_value", fix=f"give {n} values, or one number for every group")
             self.min_values = [float(v) for v in self.min_value]
         else:
             self.min_values = [float(check_number(self.min_value, "min_value"))] * n

@@ -136,7 +136,8 @@ class ParamSchedulerStack(LRScheduler):
             )
         bad = [g[param] for g in groups if isinstance(g[param], bool) or not isinstance(g[param], (int, float))]
         if bad:
-            raise ConfigError(f"{param!r} is {bad[0]!r}, not a number", path=f"{path}.param_name")
+            raise ConfigError(f"{param!r} is {bad[0]!r}, not a number", path=f"{path}.param_name",
+                              fix="schedule a numeric hyper-parameter such as 'lr', 'momentum' or 'weight_decay'")
         return param
 
     def _read(self, param: str) -> list[float]:

@@ -142,7 +142,8 @@ class MultiStepParamScheduler(ParamScheduler):
                  last_step: int = -1, begin: int = 0, end: int = INF, by_epoch: bool = True,
                  verbose: bool = False) -> None:
         if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Sequence):
-            raise ConfigError(f"must be a list of steps, got {milestones!r}", path="milestones")
+            raise ConfigError(f"must be a list of steps, got {milestones!r}", path="milestones",
+                              fix="write e.g. milestones=[8, 11]")
         self.milestones = Counter(check_int(m, f"milestones[{i}]", minimum=0) for i, m in enumerate(milestones))
         self.gamma = check_number(gamma, "gamma")
         super().__init__(param_name, begin, end, last_step, by_epoch, verbose)
@@ -265,7 +266,8 @@ class CosineRestartParamScheduler(ParamScheduler):
                  end: int = INF, last_step: int = -1, by_epoch: bool = True, verbose: bool = False) -> None:
         self.eta_min, self.eta_min_ratio = _eta_min_pair(eta_min, eta_min_ratio, default_zero=False)
         if isinstance(periods, (str, bytes)) or not isinstance(periods, Sequence) or not periods:
-            raise ConfigError(f"must be a non-empty list of cycle lengths, got {periods!r}", path="periods")
+            raise ConfigError(f"must be a non-empty list of cycle lengths, got {periods!r}", path="periods",
+                              fix="write e.g. periods=[40000, 40000]")
         self.periods = [check_int(p, f"periods[{i}]", minimum=1) for i, p in enumerate(periods)]
         self.restart_weights = [check_number(w, f"restart_weights[{i}]") for i, w in enumerate(restart_weights)]
         if len(self.periods) != len(self.restart_weights):
@@ -313,7 +315,8 @@ class OneCycleParamScheduler(ParamScheduler):
                  final_div_factor: float = 1e4, three_phase: bool = False, begin: int = 0, end: int = INF,
                  last_step: int = -1, by_epoch: bool = True, verbose: bool = False) -> None:
         if param_name != "lr":
-            raise ConfigError(f"OneCycle only schedules 'lr', got param_name={param_name!r}", path="param_name")
+            raise ConfigError(f"OneCycle only schedules 'lr', got param_name={param_name!r}", path="param_name",
+                              fix="use OneCycleLR (it schedules 'lr') or another scheduler for other parameters")
         super().__init__(param_name, begin, end, last_step, by_epoch, verbose)
         self.eta_max = eta_max
         self.div_factor = check_number(div_factor, "div_factor")
@@ -330,7 +333,8 @@ class OneCycleParamScheduler(ParamScheduler):
             )
         self.pct_start = check_number(pct_start, "pct_start", low=0.0, high=1.0)
         if anneal_strategy not in ("cos", "linear"):
-            raise ConfigError(f"must be 'cos' or 'linear', got {anneal_strategy!r}", path="anneal_strategy")
+            raise ConfigError(f"must be 'cos' or 'linear', got {anneal_strategy!r}", path="anneal_strategy",
+                              fix="write anneal_strategy='cos' (the default) or 'linear'")
         self.anneal_strategy = anneal_strategy
         n = self.total_steps
         if three_phase:
@@ -346,7 +350,7 @@ class OneCycleParamScheduler(ParamScheduler):
         if isinstance(self.eta_max, (list, tuple)):
             if len(self.eta_max) != n:
                 raise ConfigError(f"expected {n} values (one per param group), got {len(self.eta_max)}",
-                                  path="eta_max")
+                                  path="eta_max", fix=f"give {n} values, or one number for every group")
             max_values = Vec(self.eta_max)
         else:
             max_values = Vec([check_number(self.eta_max, "eta_max")] * n)
