@@ -331,3 +331,28 @@ def test_every_config_error_in_optim_and_schedulers_has_a_fix():
                 if "fix" not in {k.arg for k in node.keywords}:
                     missing.append(f"{path.parent.name}/{path.name}:{node.lineno}")
     assert not missing, missing
+
+
+def test_window_ending_after_training_warns_with_the_numbers():
+    """The seed's note: max_iters=80000 with PolyLR end=160000 stops at lr 5.4e-3, not at eta_min."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.01, momentum=0.9)
+    with pytest.warns(UserWarning) as record:
+        build_scheduler(opt, SEED, max_iters=80000)
+    texts = [str(w.message) for w in record if "never reaches its final value" in str(w.message)]
+    assert len(texts) == 1
+    assert texts[0].startswith("param_scheduler[1].end: ")
+    assert "ends at iteration 160000 but training ends at iteration 80000" in texts[0]
+    assert "lr of the first param group is 0.005435 at the last trained iteration 79999" in texts[0]
+    assert "Set end=80000 or raise max_iters" in texts[0] and "modified simultaneously" in texts[0]
+    # epoch-based: both numbers in epochs, max_epochs named
+    with pytest.warns(UserWarning, match=r"param_scheduler\[0\]\.end: .*ends at epoch 100 but training ends at epoch 50.*"
+                                         r"Set end=50 or raise max_epochs"):
+        build_scheduler(opt, [dict(type="CosineAnnealingLR", T_max=100, eta_min=0, begin=0, end=100)],
+                        max_epochs=50, epoch_length=10)
+    # silent for end == total, end=INF and when the run length is unknown
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build_scheduler(opt, SEED, max_iters=160000)
+        build_scheduler(opt, [SEED[0], dict(type="PolyLR", eta_min=1e-4, begin=1000, by_epoch=False, end=float("inf"))],
+                        max_iters=8000)
+        build_scheduler(opt, SEED)

@@ -141,6 +141,44 @@ def _warn_windows(built: list[tuple[ParamScheduler, str]], epoch_length: int | N
                 )
 
 
+def _warn_unfinished(stack: ParamSchedulerStack, built: list[tuple[ParamScheduler, str]],
+                     epoch_length: int | None, total_iters: int | None) -> None:
+    """Warn when a window ends after training: the schedule's final value is never reached.
+
+    E.g. the seed's note: ``max_iters=80000`` with ``PolyLR(end=160000)`` stops at lr 5.4e-3, not
+    at ``eta_min``. Windows with ``end=INF`` or ``end == total`` are fine.
+    """
+    if total_iters is None or total_iters < 1:
+        return
+    for sched, path in built:
+        if sched.end >= INF or sched.need_val_args:
+            continue
+        scale = epoch_length if sched.by_epoch else 1
+        end = sched.end * scale  # type: ignore[operator]
+        begin = sched.begin * scale  # type: ignore[operator]
+        if end <= total_iters or begin >= total_iters:  # the latter has its own warning
+            continue
+        unit = "epoch" if sched.by_epoch else "iteration"
+        total_in_unit = total_iters // scale if sched.by_epoch else total_iters
+        values = ""
+        try:
+            param = sched.param_name
+            arr = stack.curve([total_iters - 1, end - 1], params=[param])[param]
+            values = (f" ({param} of the first param group is {arr[0][0]:.4g} at the last trained "
+                      f"iteration {total_iters - 1}, instead of {arr[1][0]:.4g} at iteration {end - 1})")
+        except Exception:  # noqa: BLE001 - the numbers are a courtesy; the warning stands without them
+            values = ""
+        limit = "max_epochs" if sched.by_epoch else "max_iters"
+        warnings.warn(
+            f"{path}.end: {sched.describe()} ends at {unit} {sched.end} but training ends at {unit} "
+            f"{total_in_unit}: the schedule never reaches its final value{values}. "
+            f"Set end={total_in_unit} or raise {limit}; the seed tutorial: 'make sure that the args in "
+            "param_scheduler are modified simultaneously'.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def build_scheduler(
     optimizer: Optimizer,
     param_scheduler_cfg: Any,
@@ -194,4 +232,6 @@ def build_scheduler(
     signature = json.dumps(
         {"schedulers": normalized, "epoch_length": epoch_length if uses_epochs else None}, sort_keys=True, default=repr
     )
-    return ParamSchedulerStack(optimizer, built, epoch_length=epoch_length, signature=signature)
+    stack = ParamSchedulerStack(optimizer, built, epoch_length=epoch_length, signature=signature)
+    _warn_unfinished(stack, built, epoch_length, total)
+    return stack
