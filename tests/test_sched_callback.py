@@ -165,3 +165,46 @@ def test_reduce_on_plateau_with_a_metric_never_logged_fails_clearly():
         t.fit(model, loader(6), loader(1))
     assert info.value.path == "param_scheduler[0].monitor"
     assert "miou" in info.value.candidates
+
+
+class PlainNet(Net):
+    """Returns an optimizer only, or with a plain torch scheduler."""
+
+    def __init__(self, torch_sched: bool = False) -> None:
+        super().__init__()
+        self.torch_sched = torch_sched
+
+    def configure_optimizers(self):
+        opt = torch.optim.SGD(self.parameters(), lr=0.01)
+        if self.torch_sched:
+            return {"optimizer": opt, "lr_scheduler": torch.optim.lr_scheduler.StepLR(opt, step_size=1)}
+        return opt
+
+
+def _missing_stack_warnings(hook, net, tmp_path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer(max_steps=2, callbacks=[hook], limit_val_batches=0, default_root_dir=str(tmp_path)).fit(net, loader(4))
+    return [str(w.message) for w in caught if "found no ParamSchedulerStack" in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    "cfg, torch_sched, expected",
+    [
+        ({}, False, 0),  # a config without param_scheduler: silent, as MMEngine's hook
+        ({"param_scheduler": []}, False, 0),
+        ({"param_scheduler": SCHED}, False, 1),  # configured but not returned: it would not apply
+        (None, False, 1),  # added by hand, no ctx, no scheduler at all
+        (None, True, 0),  # added by hand next to a plain torch scheduler: left to Lightning
+    ],
+)
+def test_missing_stack_warns_only_when_a_schedule_is_lost(tmp_path, cfg, torch_sched, expected):
+    from lightning_runtime.context import RunContext
+
+    hook = ParamSchedulerHook()
+    if cfg is not None:
+        hook.bind_context(RunContext(cfg=cfg, work_dir=tmp_path, timestamp="t"))
+    texts = _missing_stack_warnings(hook, PlainNet(torch_sched), tmp_path)
+    assert len(texts) == expected, texts
+    if cfg and expected:
+        assert "the config has a param_scheduler" in texts[0]

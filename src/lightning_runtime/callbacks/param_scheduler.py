@@ -67,16 +67,41 @@ class ParamSchedulerHook(Callback):
         """Receive the runtime's :class:`~lightning_runtime.context.RunContext` (optional)."""
         self._ctx = ctx
 
+    def _config_schedules(self) -> bool:
+        """True when the bound run config has a non-empty ``param_scheduler``."""
+        cfg = getattr(self._ctx, "cfg", None) or {}
+        try:
+            value = cfg.get("param_scheduler")
+        except AttributeError:
+            return False
+        return value is not None and not (isinstance(value, (list, tuple, dict)) and len(value) == 0)
+
+    def _should_warn_missing(self, trainer: pl.Trainer) -> bool:
+        """Whether a missing stack deserves a warning (MMEngine's hook is silent without schedulers).
+
+        With a run context: only when its config has a ``param_scheduler`` that the module did not
+        return from ``configure_optimizers``. Without one (the callback added by hand): only when
+        the module returned no lr scheduler at all (other torch schedulers are left to Lightning).
+        """
+        if self._ctx is not None:
+            return self._config_schedules()
+        return not trainer.lr_scheduler_configs
+
+    def _why(self) -> str:
+        if self._ctx is not None:
+            return " although the config has a param_scheduler (it is not applied)"
+        return " (the module returned no lr scheduler)"
+
     @staticmethod
     def _find(trainer: pl.Trainer) -> list[ParamSchedulerStack]:
         return [c.scheduler for c in trainer.lr_scheduler_configs if isinstance(c.scheduler, ParamSchedulerStack)]
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._stacks = self._find(trainer)
-        if not self._stacks:
+        if not self._stacks and self._should_warn_missing(trainer):
             rank_zero_warn(
-                "ParamSchedulerHook found no ParamSchedulerStack in configure_optimizers' lr schedulers; "
-                "return rt.configure_optimizers(self) or {'optimizer': opt, 'lr_scheduler': "
+                "ParamSchedulerHook found no ParamSchedulerStack in configure_optimizers' lr schedulers"
+                f"{self._why()}; return rt.configure_optimizers(self) or {{'optimizer': opt, 'lr_scheduler': "
                 "{'scheduler': build_scheduler(opt, cfg), 'interval': 'step'}}"
             )
         now = train_iters_processed(trainer)
