@@ -99,3 +99,26 @@ def test_sort_by_priority_matches_mmengine_rule_on_random_mixes():
         prios = [rng.choice(names) for _ in range(rng.randint(1, 12))]
         objs = [SimpleNamespace(priority=p, idx=i) for i, p in enumerate(prios)]
         assert [o.idx for o in sort_by_priority(objs)] == _mm_register_order(prios)
+
+
+def test_get_logger_keeps_a_level_the_user_chose(tmp_path, capsys):
+    """get_logger() sets INFO only on an unset logger; a user's WARNING (or DEBUG) stays."""
+    import logging
+
+    from lightning_runtime.context import RunContext
+    from lightning_runtime.hooks.builder import build_callbacks
+    from lightning_runtime.hooks.facade import LOGGER_NAME, get_logger
+
+    logger = logging.getLogger(LOGGER_NAME)
+    saved = logger.level
+    try:
+        logger.setLevel(logging.WARNING)
+        build_callbacks(RunContext(cfg={}, work_dir=tmp_path, timestamp="t"))  # logs the hook order via get_logger()
+        assert logger.level == logging.WARNING
+        assert "Hooks will be executed" not in capsys.readouterr().err
+        logger.setLevel(logging.DEBUG)
+        assert get_logger().level == logging.DEBUG  # not raised either
+        logger.setLevel(logging.NOTSET)
+        assert get_logger().level == logging.INFO  # unset: INFO, as MMEngine's MMLogger
+    finally:
+        logger.setLevel(saved)

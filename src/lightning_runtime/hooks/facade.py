@@ -53,9 +53,13 @@ class _ConsoleHandler(logging.StreamHandler):
 
 
 def get_logger() -> logging.Logger:
-    """The ``lightning_runtime`` logger at INFO, with a console handler if it has none."""
+    """The ``lightning_runtime`` logger, with a console handler if it has none.
+
+    Its level becomes INFO only when unset (``NOTSET``); a level the user chose (e.g.
+    ``logging.getLogger('lightning_runtime').setLevel(logging.WARNING)``) is left alone.
+    """
     logger = logging.getLogger(LOGGER_NAME)
-    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+    if logger.level == logging.NOTSET:
         logger.setLevel(logging.INFO)
     if not any(getattr(h, "_lightning_runtime_console", False) for h in logger.handlers):
         handler = _ConsoleHandler()
