@@ -182,9 +182,6 @@ def test_resume_under_ddp_continues_at_iteration_8_and_ends_identical(runs: dict
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="SyncBatchNorm works on CUDA")
-@pytest.mark.xfail(strict=True, reason="runtime_env.plan_env turns sync_bn='torch' into sync_batchnorm=True on "
-                   "CPU; torch's DDP then raises 'SyncBatchNorm layers only work with GPU modules' inside "
-                   "trainer.fit (a traceback, exit 1) instead of a ConfigError before training")
 def test_sync_bn_on_cpu_is_a_config_error_before_training() -> None:
     from lightning_runtime.errors import ConfigError
     from lightning_runtime.runtime_env import plan_env

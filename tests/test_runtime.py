@@ -76,11 +76,38 @@ def test_seed_per_rank(monkeypatch, rank, diff, expected):
 
 def test_ddp_strategy_from_launcher_and_model_wrapper_cfg(monkeypatch):
     kw = plan_env(dict(launcher="pytorch", env_cfg=dict(dist_cfg=dict(backend="nccl", timeout=600)),
-                       model_wrapper_cfg=dict(find_unused_parameters=True), sync_bn="torch"))
+                       model_wrapper_cfg=dict(find_unused_parameters=True)))
     s = kw["strategy"]
     assert s._ddp_kwargs == {"broadcast_buffers": False, "find_unused_parameters": True}
     assert s._process_group_backend == "gloo"  # nccl without CUDA: gloo
-    assert s._timeout.total_seconds() == 600 and kw["sync_batchnorm"] is True
+    assert s._timeout.total_seconds() == 600 and "sync_batchnorm" not in kw
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")
+def test_sync_bn_without_cuda_is_refused_before_training():
+    # torch's SyncBatchNorm raises mid-setup on CPU modules; here it is a config error up front.
+    with pytest.raises(ConfigError, match="needs CUDA") as err:
+        plan_env(dict(launcher="pytorch", sync_bn="torch"))
+    assert err.value.path == "sync_bn" and "sync_bn=None" in err.value.fix
+
+
+def test_epoch_scheduler_in_iteration_loop_is_refused():
+    with pytest.raises(ConfigError, match="never steps") as err:
+        Runtime(dict(work_dir="/tmp/x", train_cfg=dict(type="IterBasedTrainLoop", max_iters=100),
+                     optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)),
+                     param_scheduler=[dict(type="LinearLR", by_epoch=False, end=10),
+                                      dict(type="PolyLR", begin=10, end=100)]))
+    assert err.value.path == "param_scheduler[1].by_epoch" and "by_epoch=False" in err.value.fix
+
+
+def test_runtime_errors_carry_file_and_line(tmp_path):
+    cfg = tmp_path / "cfg.py"
+    cfg.write_text("work_dir = '/tmp/x'\ntrain_cfg = dict(type='IterBasedTrainLoop',\n"
+                   "                 max_iter=100)\n")
+    with pytest.raises(ConfigError) as err:
+        Runtime(str(cfg))
+    assert (err.value.file, err.value.path) == (str(cfg), "train_cfg.max_iter")
+    assert err.value.line in (2, 3)
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli_args import LIGHTNING_SECTIONS, USAGE, Invocation, parse_invocation
-from .errors import ConfigError
+from .errors import ConfigError, locate_error
 
 __all__ = ["main", "load_merged", "split_lightning_sections", "RuntimeCLI"]
 
@@ -212,32 +212,6 @@ def _save_config_callback(cfg: Any, path: Path) -> Any:
     return SaveResolvedConfig()
 
 
-def add_location(err: ConfigError, cfg: Any) -> ConfigError:
-    """Fill in ``file:line`` of the config path an error names, when the error did not know it.
-
-    When the value was inherited from a ``_base_`` file, the fix says so: the usual cause is a
-    dict merged into an inherited one where ``_delete_=True`` was meant.
-    """
-    if err.file or not err.path or not hasattr(cfg, "locate"):
-        return err
-    path = err.path
-    where = None
-    while path and where is None:
-        where = cfg.locate(path)
-        if where is None:
-            path = path.rpartition(".")[0] if "." in path else ""
-    if where is None:
-        return err
-    err.with_location(file=where[0], line=where[1])
-    top = getattr(cfg, "filename", None)
-    if top and where[0] != top and not where[0].startswith("<"):
-        note = (f"this value comes from {Path(where[0]).name}, inherited through _base_; "
-                "add _delete_=True to the dict in your config to replace the inherited one instead of merging into it")
-        err.fix = f"{err.fix}; {note}" if err.fix else note
-        err.args = (str(err),)
-    return err
-
-
 def _run(inv: Invocation) -> int:
     cfg = load_merged(inv.configs, inv.overrides)  # before Lightning is imported: file errors exit fast
     from .runtime import Runtime
@@ -245,7 +219,7 @@ def _run(inv: Invocation) -> int:
     try:
         return _run_config(inv, cfg, Runtime)
     except ConfigError as err:
-        raise add_location(err, cfg)
+        raise locate_error(err, cfg)
 
 
 def _run_config(inv: Invocation, cfg: Any, Runtime: type) -> int:  # noqa: N803 - the class

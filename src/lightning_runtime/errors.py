@@ -15,10 +15,11 @@ Example:
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["ConfigError", "format_path", "did_you_mean"]
+__all__ = ["ConfigError", "format_path", "did_you_mean", "locate_error"]
 
 
 def format_path(parts: Iterable[Any]) -> str:
@@ -125,3 +126,29 @@ class ConfigError(ValueError):
             self.line = line
         self.args = (self._render(),)
         return self
+
+
+def locate_error(err: ConfigError, cfg: Any) -> ConfigError:
+    """Fill in ``file:line`` of the config path an error names, when the error did not know it.
+
+    When the value was inherited from a ``_base_`` file, the fix says so: the usual cause is a
+    dict merged into an inherited one where ``_delete_=True`` was meant.
+    """
+    if err.file or not err.path or not hasattr(cfg, "locate"):
+        return err
+    path = err.path
+    where = None
+    while path and where is None:
+        where = cfg.locate(path)
+        if where is None:
+            path = path.rpartition(".")[0] if "." in path else ""
+    if where is None:
+        return err
+    err.with_location(file=where[0], line=where[1])
+    top = getattr(cfg, "filename", None)
+    if top and where[0] != top and not where[0].startswith("<"):
+        note = (f"this value comes from {os.path.basename(where[0])}, inherited through _base_; "
+                "add _delete_=True to the dict in your config to replace the inherited one instead of merging into it")
+        err.fix = f"{err.fix}; {note}" if err.fix else note
+        err.args = (str(err),)
+    return err

@@ -29,7 +29,7 @@ from typing import Any
 
 from lightning.pytorch.loggers import Logger
 
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 from .registry import VISBACKENDS
 
 __all__ = [
@@ -99,6 +99,12 @@ def MLflowVisBackend(save_dir: str, exp_name: str | None = None, run_name: str |
     return MLFlowLogger(**kwargs)
 
 
+# Arguments of MMEngine's Visualizer and MMSeg's SegLocalVisualizer: drawing options are accepted
+# (the SegVisualizationHook draws), loggers come from vis_backends.
+_VISUALIZER_KEYS = ("type", "name", "vis_backends", "save_dir", "image", "fig_save_cfg",
+                    "fig_show_cfg", "classes", "palette", "dataset_name", "alpha")
+
+
 def build_loggers(visualizer: Mapping[str, Any] | None, log_dir: Path) -> list[Logger]:
     """Loggers for ``visualizer.vis_backends``, writing under ``log_dir/vis_data``.
 
@@ -112,6 +118,13 @@ def build_loggers(visualizer: Mapping[str, Any] | None, log_dir: Path) -> list[L
     elif not isinstance(visualizer, Mapping):
         raise ConfigError(f"expected a dict, got {type(visualizer).__name__}", path="visualizer")
     else:
+        unknown = [k for k in visualizer if k not in _VISUALIZER_KEYS]
+        if unknown:
+            raise ConfigError(
+                f"unknown visualizer key {unknown[0]!r}", path=f"visualizer.{unknown[0]}",
+                candidates=did_you_mean(unknown[0], _VISUALIZER_KEYS),
+                expected="one of: " + ", ".join(_VISUALIZER_KEYS),
+                fix="correct the key; loggers are listed in visualizer.vis_backends")
         backends = visualizer.get("vis_backends") or []
     if not isinstance(backends, (list, tuple)):
         backends = [backends]

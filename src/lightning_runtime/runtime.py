@@ -51,14 +51,13 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from .context import RunContext
-from .errors import ConfigError
+from .errors import ConfigError, locate_error
+from .legacy import check_legacy_keys
 from .runtime_data import TrainDataControl
 from .runtime_env import apply_randomness, check_keys, plan_env
 from .runtime_loops import LoopControl, check_eval_cfg, loop_trainer_kwargs, parse_train_cfg
 from .runtime_precision import plan_precision
 from .runtime_support import (
-    attach_text_log,
-    detach_text_log,
     auto_scale_ratio,
     epoch_length_of,
     has_mmengine_sampler,
@@ -79,13 +78,33 @@ def _as_config(cfg: Any) -> Any:
     if isinstance(cfg, Mapping):
         if hasattr(cfg, "filename"):
             return cfg
-        try:
-            from .config import load_config
+        from .config import load_config
 
-            return load_config(dict(cfg))
-        except ImportError:  # config.py not available: a plain dict works too
-            return dict(cfg)
+        return load_config(dict(cfg))
     raise ConfigError(f"expected a config (dict or file path), got {type(cfg).__name__}")
+
+
+def _check_epoch_entries_in_iter_loop(sched_cfg: Any, loop: Any) -> None:
+    """An epoch-counted scheduler under ``IterBasedTrainLoop`` is a mistake: refuse it.
+
+    MMEngine's iteration loop runs one endless epoch, so such an entry never steps there (the lr
+    silently stays at its start value). Rather than reproduce that or guess, say how to fix it.
+    """
+    if loop is None or loop.by_epoch:
+        return
+    entries = [sched_cfg] if isinstance(sched_cfg, Mapping) else list(sched_cfg)
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping) or "ReduceOnPlateau" in str(entry.get("type", "")):
+            continue
+        if entry.get("by_epoch", True) and not entry.get("convert_to_iter_based", False):
+            given = "by_epoch=True" if "by_epoch" in entry else "no by_epoch (MMEngine's default is True)"
+            raise ConfigError(
+                f"{entry.get('type')} counts epochs ({given}) but train_cfg is an IterBasedTrainLoop, "
+                "whose single endless epoch never ends: MMEngine never steps this scheduler",
+                path=f"param_scheduler[{i}].by_epoch" if not isinstance(sched_cfg, Mapping) else "param_scheduler.by_epoch",
+                fix="add by_epoch=False and give begin/end in iterations (as MMSeg's schedules do), "
+                "or use an EpochBasedTrainLoop",
+            )
 
 
 class Runtime:
@@ -102,13 +121,13 @@ class Runtime:
 
     def __init__(self, cfg: Any) -> None:
         self.cfg = _as_config(cfg)
-        cfg = self.cfg
         try:
-            from .legacy import check_legacy_keys
-        except ImportError:  # pragma: no cover - legacy.py not written yet
-            check_legacy_keys = None
-        if check_legacy_keys is not None:
-            check_legacy_keys(cfg)
+            self._translate(self.cfg)
+        except ConfigError as err:
+            raise locate_error(err, self.cfg) from None
+
+    def _translate(self, cfg: Any) -> None:
+        check_legacy_keys(cfg)
         custom_imports = cfg.get("custom_imports")
         if custom_imports:
             from .registry import import_modules
@@ -157,7 +176,8 @@ class Runtime:
             log_processor=log_processor,
             accumulative_counts=self.precision.accumulative_counts,
         )
-        self.ctx.extra.update(seed=self.seed, log_level=log_level, launcher=self.launcher)
+        self.ctx.extra.update(seed=self.seed, log_level=log_level, launcher=self.launcher,
+                              run_log_file=str(self.ctx.log_dir / f"{timestamp}.log"))
         self._loop_control = (LoopControl(self.train_loop, accumulative_counts=self.precision.accumulative_counts)
                               if self.train_loop is not None else None)
         # The train data read as MMEngine's loops read it (runtime_data): chained passes for an
@@ -193,6 +213,7 @@ class Runtime:
             sched_cfg = self.cfg.get("param_scheduler")
             if sched_cfg and not self._scheduler_hook_removed():
                 loop = self.train_loop
+                _check_epoch_entries_in_iter_loop(sched_cfg, loop)
                 # epoch_length is unknown until the dataloader exists; 1 stands in for the check
                 build_scheduler(optimizer, sched_cfg, epoch_length=1,
                                 max_iters=loop.max_iters if loop and not loop.by_epoch else None,
@@ -223,12 +244,9 @@ class Runtime:
 
         kwargs["logger"] = build_loggers(self.cfg.get("visualizer"), self.ctx.log_dir)
         plugins = list(self.precision.plugins)
-        try:
-            from .checkpoint_io import AtomicCheckpointIO
+        from .checkpoint_io import AtomicCheckpointIO
 
-            plugins.append(AtomicCheckpointIO())
-        except ImportError:  # pragma: no cover - checkpoint_io.py not written yet
-            pass
+        plugins.append(AtomicCheckpointIO())
         if plugins:
             kwargs["plugins"] = plugins
         return kwargs
@@ -241,13 +259,12 @@ class Runtime:
 
     def callbacks(self) -> list[Callback]:
         """The hook callbacks (``default_hooks`` + ``custom_hooks``, by priority) and the runtime's own."""
-        out: list[Callback] = []
-        try:
-            from .hooks import build_callbacks
-        except ImportError:  # hooks package not complete yet
-            build_callbacks = None
-        if build_callbacks is not None:
-            out.extend(build_callbacks(self.ctx))
+        from .hooks import build_callbacks
+        from .run_log import RunLogFile
+
+        # The run log comes first so that its buffer sees every callback's setup messages.
+        out: list[Callback] = [RunLogFile(self.ctx.extra["run_log_file"], self.log_level)]
+        out.extend(build_callbacks(self.ctx))
         if self._loop_control is not None:
             out.append(self._loop_control)
         if self._data_control is not None:
@@ -360,12 +377,8 @@ class Runtime:
             # use_distributed_sampler=False given by the caller: no sharding of the train sampler either
             self._data_control.shard = False if trainer_overrides.get("use_distributed_sampler") is False else None
         trainer = self.build_trainer(**overrides)
-        handlers = attach_text_log(self.ctx, self.log_level) if trainer.is_global_zero else []
-        try:
-            trainer.fit(module, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders,
-                        datamodule=datamodule, ckpt_path=resume_from)
-        finally:
-            detach_text_log(handlers)
+        trainer.fit(module, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders,
+                    datamodule=datamodule, ckpt_path=resume_from)
         return trainer
 
     def validate(self, module: pl.LightningModule, dataloaders: Any = None, datamodule: Any = None,

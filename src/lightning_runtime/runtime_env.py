@@ -188,5 +188,12 @@ def plan_env(cfg: Mapping[str, Any]) -> dict[str, Any]:
     out["strategy"] = DDPStrategy(**ddp_kwargs)
     out["devices"], out["num_nodes"] = _devices_nodes(launcher)
     if sync_bn == "torch":
+        if out.get("accelerator") != "gpu":
+            raise ConfigError(
+                "sync_bn='torch' needs CUDA: torch's SyncBatchNorm only runs on GPU modules",
+                path="sync_bn",
+                fix="remove sync_bn (or set sync_bn=None) for CPU runs; each rank then keeps its own "
+                "BatchNorm statistics, as MMEngine's DDP does without SyncBN",
+            )
         out["sync_batchnorm"] = True
     return out

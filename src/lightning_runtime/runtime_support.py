@@ -6,7 +6,6 @@
 * :func:`epoch_length_of`: training batches per epoch, for ``by_epoch`` schedulers.
 * :func:`auto_scale_ratio`: MMEngine's ``auto_scale_lr`` rule.
 * :func:`has_mmengine_sampler`: a dataloader that already shards per rank.
-* :func:`attach_text_log`: ``work_dir/<timestamp>/<timestamp>.log`` at ``log_level``.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ __all__ = [
     "epoch_length_of",
     "auto_scale_ratio",
     "has_mmengine_sampler",
-    "attach_text_log",
 ]
 
 log = logging.getLogger("lightning_runtime")
@@ -131,35 +129,3 @@ def has_mmengine_sampler(dataloader: Any) -> bool:
     return False
 
 
-def attach_text_log(ctx: RunContext, log_level: str) -> list[tuple[logging.Logger, logging.Handler]]:
-    """Write the ``lightning_runtime`` and ``lightning.pytorch`` logs to ``work_dir/<ts>/<ts>.log``.
-
-    This is the runner-level log MMEngine keeps (every message of the run, in MMEngine's line
-    format); the LoggerHook writes its lines through the same logger. Returns the handlers added,
-    for :func:`detach_text_log` when the run ends.
-    """
-    from .hooks.facade import LOG_DATEFMT, LOG_FORMAT
-
-    path = ctx.log_dir / f"{ctx.timestamp}.log"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    level = getattr(logging, log_level)
-    added: list[tuple[logging.Logger, logging.Handler]] = []
-    for name in ("lightning_runtime", "lightning.pytorch"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(h, logging.FileHandler) and h.baseFilename == os.path.abspath(path) for h in logger.handlers):
-            handler = logging.FileHandler(path)
-            handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATEFMT))
-            handler.setLevel(level)
-            logger.addHandler(handler)
-            added.append((logger, handler))
-        if logger.level == logging.NOTSET or logger.level > level:
-            logger.setLevel(level)
-    ctx.extra["log_file"] = str(path)
-    return added
-
-
-def detach_text_log(handlers: list[tuple[logging.Logger, logging.Handler]]) -> None:
-    """Remove and close the handlers :func:`attach_text_log` added."""
-    for logger, handler in handlers:
-        logger.removeHandler(handler)
-        handler.close()

@@ -142,8 +142,8 @@ class LoggerHook(CallbackHook):
         has_info = any(isinstance(cb, RuntimeInfoHook) for cb in trainer.callbacks)
         self._aux = None if has_info else RuntimeInfoHook()
         log_file = Path(self.runner.log_dir) / f"{self.runner.timestamp}.log"
-        already = any(isinstance(h, logging.FileHandler) and h.baseFilename == str(log_file.absolute())
-                      for h in get_logger().handlers)  # the Runtime's run log (attach_text_log)
+        # Under the Runtime, the run log (run_log.RunLogFile) already writes this file.
+        already = self._ctx is not None and bool(self._ctx.extra.get("run_log_file"))
         if self._is_zero and self._file_handler is None and not already:
             log_file.parent.mkdir(parents=True, exist_ok=True)
             handler = logging.FileHandler(log_file, mode="a")

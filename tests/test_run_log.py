@@ -1,0 +1,61 @@
+"""The run's text log (``work_dir/<ts>/<ts>.log``): complete, opened only once a loop starts."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from runtime_helpers import QUIET, Boring, loader  # noqa: E402
+
+from lightning_runtime.errors import ConfigError
+from lightning_runtime.runtime import Runtime
+
+
+def _cfg(tmp_path: Path) -> dict:
+    return dict(
+        work_dir=str(tmp_path / "wd"),
+        train_cfg=dict(type="IterBasedTrainLoop", max_iters=4, val_interval=4),
+        val_cfg=dict(type="ValLoop"),
+        optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)),
+        log_processor=dict(by_epoch=False),
+        default_hooks=dict(logger=dict(type="LoggerHook", interval=2),
+                           checkpoint=dict(type="CheckpointHook", interval=4, by_epoch=False)),
+    )
+
+
+def test_log_holds_setup_and_training_lines_and_levels_are_restored(tmp_path: Path) -> None:
+    lightning_logger = logging.getLogger("lightning.pytorch")
+    before = lightning_logger.level
+    lightning_logger.setLevel(logging.WARNING)
+    try:
+        rt = Runtime(_cfg(tmp_path))
+        rt.fit(Boring(rt), train_dataloaders=loader(8), val_dataloaders=loader(2),
+               **{k: v for k, v in QUIET.items() if k != "enable_checkpointing"})
+        log = (rt.ctx.log_dir / f"{rt.ctx.timestamp}.log").read_text()
+        # a message from CheckpointHook.setup (before the file existed, buffered) and the train lines
+        assert "Checkpoints will be saved to" in log
+        assert "Iter(train) [2/4]" in log and "Iter(train) [4/4]" in log
+        assert log.count("Iter(train) [2/4]") == 1  # one handler, no duplicated lines
+        assert lightning_logger.level == logging.WARNING
+    finally:
+        lightning_logger.setLevel(before)
+
+
+class BadOptimizers(Boring):
+    def configure_optimizers(self):  # a problem only found while the Trainer sets up
+        raise ConfigError("bad paramwise_cfg for this model", path="optim_wrapper.paramwise_cfg")
+
+
+def test_config_error_during_setup_leaves_no_log_file(tmp_path: Path) -> None:
+    rt = Runtime(_cfg(tmp_path))
+    with pytest.raises(ConfigError):
+        rt.fit(BadOptimizers(rt), train_dataloaders=loader(8), val_dataloaders=loader(2),
+               **{k: v for k, v in QUIET.items() if k != "enable_checkpointing"})
+    assert not (rt.ctx.log_dir / f"{rt.ctx.timestamp}.log").exists()
+    assert not any(isinstance(h, logging.handlers.MemoryHandler)
+                   for h in logging.getLogger("lightning_runtime").handlers)
