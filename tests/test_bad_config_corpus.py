@@ -35,10 +35,7 @@ HEADER = re.compile(r"^# (?P<what>.+?) \| (?P<kind>expect|warns): (?P<value>.+)$
 WRITES = {"save_best_never_logged.py"}
 # Bugs in modules this test's author may not edit, reported to their owners (see the report of
 # issue 9). strict=True: the xfail turns into a failure once the bug is fixed, to be removed then.
-KNOWN_BUGS = {
-    "key_visualizer.py": "loggers.build_loggers reads visualizer.vis_backends only; unknown "
-                         "visualizer keys are silently ignored",
-}
+KNOWN_BUGS: dict[str, str] = {}
 CPU_ONLY = {"fp16_on_cpu.py"}
 SUBPROCESS = ["code_import.py", "code_exp_bomb.py", "malformed.yaml", "key_hook_arg.py",
               "typo_scheduler_type.py", "legacy_lr_config.py", "base_cyclic.py", "key_paramwise_cfg.py"]
