@@ -137,3 +137,11 @@ def test_bf16_amp_on_cpu_trains(tmp_path):
                           optim_wrapper=dict(type="AmpOptimWrapper", optimizer=SGD)))
     trainer = rt.fit(Boring(), loader(2), **QUIET)
     assert trainer.precision == "bf16-mixed" and trainer.global_step == 2
+
+
+def test_grad_clip_alias_over_a_base_with_clip_grad_none():
+    # MMSeg's schedule_*.py set clip_grad=None; the seed writes grad_clip=dict(...) on top.
+    plan = plan_precision(dict(type="OptimWrapper", optimizer=dict(type="SGD", lr=0.01), clip_grad=None,
+                               grad_clip=dict(max_norm=1, norm_type=2)))
+    assert plan.trainer_kwargs["gradient_clip_val"] == 1.0
+    assert plan.trainer_kwargs["gradient_clip_algorithm"] == "norm"

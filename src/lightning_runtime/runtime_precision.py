@@ -215,9 +215,11 @@ def plan_precision(
         for key in amp_keys:
             if key in cfg:
                 raise ConfigError(f"{key!r} needs type='AmpOptimWrapper'", path=f"{path}.{key}", fix="set type='AmpOptimWrapper'")
-    _clip_plan(cfg.get("clip_grad", cfg.get("grad_clip")), f"{path}.{'clip_grad' if 'clip_grad' in cfg else 'grad_clip'}", plan)
-    if "clip_grad" in cfg and "grad_clip" in cfg:
-        raise ConfigError("give clip_grad or grad_clip, not both", path=f"{path}.grad_clip")
+    # None counts as absent: MMSeg's schedule bases set clip_grad=None, and the seed uses grad_clip.
+    if cfg.get("clip_grad") is not None and cfg.get("grad_clip") is not None:
+        raise ConfigError("give clip_grad or grad_clip, not both", path=f"{path}.grad_clip", fix="keep only clip_grad")
+    clip_key = "grad_clip" if cfg.get("grad_clip") is not None else "clip_grad"
+    _clip_plan(cfg.get(clip_key), f"{path}.{clip_key}", plan)
     k = cfg.get("accumulative_counts", 1)
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ConfigError(f"must be an integer >= 1, got {k!r}", path=f"{path}.accumulative_counts")
