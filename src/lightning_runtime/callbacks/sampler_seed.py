@@ -1,9 +1,11 @@
 """``DistSamplerSeedHook``: ``set_epoch`` on the training sampler at each epoch start.
 
 As MMEngine's hook: the sampler (or the batch sampler's sampler) gets ``set_epoch(epoch)`` when it
-has that method, so each epoch shuffles differently and all ranks agree. The epoch is the
-dataloader pass (Lightning's ``current_epoch``): for an iteration-based loop that is the pass
-MMEngine's infinite iterator would set, since ``runner.epoch`` stays 0 there.
+has that method, so each epoch shuffles differently and all ranks agree. The epoch is Lightning's
+``current_epoch``. Under the Runtime an iteration-based loop is one Lightning epoch of
+``max_iters`` batches (``runtime_data.PassLoader``), so this hook fires once with epoch 0, as
+MMEngine's does in ``before_train_epoch``; the loader then calls ``set_epoch(p)`` at each new pass,
+as MMEngine's infinite iterator does.
 """
 
 from __future__ import annotations
