@@ -188,3 +188,14 @@ def test_demo_reaches_stated_miou(tmp_path, demo_hooks):
 
 def test_yaml_twin_loads_to_the_same_dict():
     assert load_config(VIT.with_suffix(".yaml")).to_dict() == load_config(VIT).to_dict()
+
+
+def test_config_error_exits_2_and_writes_nothing(tmp_path, capsys, demo_hooks):
+    from lightning_runtime.demo.__main__ import main
+
+    work = tmp_path / "w"
+    code = main(["--work-dir", str(work), "--cfg-options", "default_hooks.checkpoint.intervl=5"])
+    err = capsys.readouterr().err
+    assert code == 2 and "default_hooks.checkpoint.intervl" in err and "'interval'" in err
+    assert "Traceback" not in err and not work.exists()
+    assert main(["--config", str(tmp_path / "missing.py")]) == 2
