@@ -199,3 +199,19 @@ def test_config_error_exits_2_and_writes_nothing(tmp_path, capsys, demo_hooks):
     assert code == 2 and "default_hooks.checkpoint.intervl" in err and "'interval'" in err
     assert "Traceback" not in err and not work.exists()
     assert main(["--config", str(tmp_path / "missing.py")]) == 2
+
+
+def test_module_on_its_own_builds_optimizer_and_scheduler_from_init_args():
+    from lightning_runtime.demo.module import SegModule
+
+    module = SegModule(
+        arch="tiny_vit",
+        optim_wrapper=dict(optimizer=dict(type="AdamW", lr=0.01, weight_decay=0.05),
+                           paramwise_cfg=dict(custom_keys={"pos_embed": dict(decay_mult=0.0)})),
+        param_scheduler=[dict(type="LinearLR", start_factor=0.5, by_epoch=False, begin=0, end=4)],
+        train_cfg=dict(type="IterBasedTrainLoop", max_iters=8))
+    out = module.configure_optimizers()
+    assert out["lr_scheduler"]["interval"] == "step"
+    wd = {n: g["weight_decay"] for g in out["optimizer"].param_groups for n in g["param_names"]}
+    assert wd["backbone.pos_embed"] == 0.0 and wd["backbone.cls_token"] == 0.05
+    assert out["optimizer"].param_groups[0]["lr"] == pytest.approx(0.005)
