@@ -27,7 +27,7 @@ Runtime`` after ``import lightning`` and the time each takes itself.
 
 Usage::
 
-    python benchmarks/bench_startup.py          # full run (5 repeats), prints the tables
+    python benchmarks/bench_startup.py          # full run (3 repeats), prints the tables
     python benchmarks/bench_startup.py --tiny   # --help and the raw import rows, one repeat, no priming
 """
 
@@ -244,10 +244,10 @@ def import_breakdown(runs: int = 3, top: int = 12) -> str:
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tiny", action="store_true", help="--help and import rows only, one repeat")
-    parser.add_argument("--repeats", type=int, default=None, help="runs per command (default 5, tiny 1)")
+    parser.add_argument("--repeats", type=int, default=None, help="runs per command (default 3, tiny 1)")
     parser.add_argument("--out", type=Path, default=None, help="also write the tables to this markdown file")
     args = parser.parse_args(argv)
-    repeats = args.repeats or (1 if args.tiny else 5)
+    repeats = args.repeats or (1 if args.tiny else 3)
     rows = run(tiny=args.tiny, repeats=repeats)
     text = table(rows)
     added = {r["group"]: r["added_cpu_s"] for r in rows if not r.get("is_baseline") and r["group"].startswith("import")}

@@ -79,7 +79,7 @@ def test_run_all_renders_real_output(config_output: str) -> None:
     result = dict(name="bench_config", rc=0, seconds=1.0, stdout=config_output, stderr="")
     failed = dict(name="bench_startup", rc=1, seconds=1.0, stdout="", stderr="Traceback\nValueError: boom")
     text = run_all.render([result, failed], tiny=True, started="today", load_before="0.0")
-    assert "## Headlines" in text and "mmengine Config.fromfile:" in text and "ours in total" in text
+    assert "## Headlines" in text and "mmengine Config.fromfile:" in text and "our time in total" in text
     assert "FAILED (exit code 1)" in text and "ValueError: boom" in text
     assert "not measured (no GPU machine in this session)" in text and "make bench" in text
     assert "torch" in text and "lightning" in text and "cores" in text
