@@ -28,7 +28,9 @@ where framework overhead dominates, and the demo's tiny ViT segmentor
 (``lightning_runtime.demo.models.tiny_vit_segmentor`` with ``configs/demo/seg_vit_shapes.py``'s
 sizes). Console output of all variants (progress bar, log lines) goes to ``/dev/null``.
 
-MMEngine's ``Runner`` is not measured: see :data:`MMENGINE_NOTE`.
+Default sizes: tiny MLP 50 warm-up + 400 timed iterations, 5 runs per variant; demo model 10 + 100,
+3 runs; one torch thread (``--threads``). MMEngine's ``Runner`` is not measured (mmengine-lite
+lacks OpenCV; see the note printed under the table).
 
 Usage::
 
@@ -386,6 +388,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         used[model] = (warmup, timed, repeats)
         rows.extend(run(model, warmup, timed, repeats))
     print(table(rows))
+    print()
+    print("Sizes: " + "; ".join(f"{MODELS[m]}: {w} warm-up + {t} timed iterations, {r} run(s)"
+                                for m, (w, t, r) in used.items()) + f"; torch threads {torch.get_num_threads()}.")
     print(MMENGINE_NOTE)
     out = args.out
     if out is not None:

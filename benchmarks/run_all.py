@@ -206,7 +206,15 @@ def _gpu_available() -> bool:
 
 
 def _body(stdout: str) -> str:
-    return "\n".join(line for line in stdout.rstrip().splitlines() if not line.startswith("wrote ")).strip()
+    """A script's output without ``wrote ...`` lines, with a blank line after every table (markdown)."""
+    out: list[str] = []
+    for line in stdout.rstrip().splitlines():
+        if line.startswith("wrote "):
+            continue
+        if out and out[-1].startswith("|") and line.strip() and not line.startswith("|"):
+            out.append("")
+        out.append(line)
+    return "\n".join(out).strip()
 
 
 def render(results: Sequence[dict[str, Any]], tiny: bool, started: str, load_before: str) -> str:
@@ -237,7 +245,7 @@ def render(results: Sequence[dict[str, Any]], tiny: bool, started: str, load_bef
         q, title = QUESTIONS.get(r["name"], (0, r["name"]))
         lines += [f"## Q{q}. {title}", "",
                   f"`benchmarks/{r['name']}.py`{' --tiny' if tiny else ''}, {r['seconds']:.0f} s. "
-                  + _first_paragraph(ROOT / "benchmarks" / f"{r['name']}.py"), ""]
+                  + _description(ROOT / "benchmarks" / f"{r['name']}.py"), ""]
         if r["rc"] == 0:
             lines += [_body(r["stdout"]), ""]
         else:
@@ -259,13 +267,17 @@ def render(results: Sequence[dict[str, Any]], tiny: bool, started: str, load_bef
     return "\n".join(lines)
 
 
-def _first_paragraph(path: Path) -> str:
+def _description(path: Path) -> str:
+    """The script's docstring up to ``Usage::``, in markdown."""
     try:
         text = path.read_text()
     except OSError:
         return ""
     m = re.match(r'\s*(?:#[^\n]*\n\s*)*"""(.*?)"""', text, re.S)
-    return " ".join(m.group(1).strip().split("\n\n")[0].split()) if m else ""
+    if not m:
+        return ""
+    doc = m.group(1).split("Usage::")[0].strip().replace("``", "`")
+    return re.sub(r":(?:func|class|data|meth):`~?([^`]+)`", r"`\1`", doc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
