@@ -266,3 +266,18 @@ def test_numeric_check_accepts_valid_hyperparameters() -> None:
                       dict(type="AdamW", lr=torch.tensor(1e-3), betas=[0.9, 0.95], eps=1e-6),
                       dict(type="Rprop", lr=0.1, etas=(0.5, 1.2))):
         build_optimizer(nn.Linear(2, 2), dict(optimizer=optimizer))
+
+
+def test_amp_wrapper_never_gets_a_fused_optimizer():
+    # Lightning's mixed-precision plugin refuses to clip gradients of fused optimizers (they unscale
+    # inside their kernel), so under AmpOptimWrapper the builder picks foreach at most.
+    import torch
+
+    from lightning_runtime.optim import build_optimizer
+
+    model = torch.nn.Linear(4, 4)
+    plain = build_optimizer(model, dict(optimizer=dict(type="AdamW", lr=1e-3)))
+    amp = build_optimizer(model, dict(type="AmpOptimWrapper", optimizer=dict(type="AdamW", lr=1e-3),
+                                      clip_grad=dict(max_norm=1.0)))
+    assert plain.defaults["fused"] is True
+    assert not amp.defaults["fused"]  # foreach where the device has foreach kernels (not on CPU)

@@ -65,7 +65,8 @@ def _dcn_types() -> tuple[type, ...]:
 
 
 def build_torch_optimizer(
-    optimizer_cfg: Mapping[str, Any], params: Any, *, auto_impl: bool = True, path: str = "optimizer"
+    optimizer_cfg: Mapping[str, Any], params: Any, *, auto_impl: bool = True, path: str = "optimizer",
+    allow_fused: bool = True,
 ) -> torch.optim.Optimizer:
     """Build ``optimizer_cfg['type']`` over ``params``, checking its arguments first.
 
@@ -73,6 +74,7 @@ def build_torch_optimizer(
         optimizer_cfg: ``dict(type=..., **kwargs)``.
         params: Parameters or param groups (the optimizer's first argument).
         auto_impl: Pick ``fused``/``foreach`` when the user did not (see ``choose_implementation``).
+        allow_fused: ``False`` under AMP (``AmpOptimWrapper``): ``foreach`` at most.
         path: Config path of ``optimizer_cfg`` for messages.
     """
     kwargs = dict(optimizer_cfg)
@@ -80,7 +82,7 @@ def build_torch_optimizer(
     check_kwargs(opt_cls, kwargs, path=path, skip_first=1)
     params = list(params)
     if auto_impl:
-        kwargs.update(choose_implementation(opt_cls, params, kwargs))
+        kwargs.update(choose_implementation(opt_cls, params, kwargs, allow_fused=allow_fused))
     try:
         return opt_cls(params, **kwargs)
     except (TypeError, ValueError) as exc:
@@ -269,5 +271,8 @@ class DefaultOptimWrapperConstructor:
         kwargs = {k: v for k, v in self.optimizer_cfg.items() if k != "type"}
         check_kwargs(opt_cls, kwargs, path="optimizer", skip_first=1)
         merged = merge_param_groups(groups, model, opt_cls, kwargs)
-        return build_torch_optimizer(self.optimizer_cfg, merged, path="optimizer")
+        # Under AMP the precision plugin unscales and clips the gradients before step(); a fused
+        # optimizer unscales inside its kernel, which Lightning refuses to combine with clipping.
+        amp = str(self.optim_wrapper_cfg.get("type", "OptimWrapper")).rpartition(".")[2] == "AmpOptimWrapper"
+        return build_torch_optimizer(self.optimizer_cfg, merged, path="optimizer", allow_fused=not amp)
 

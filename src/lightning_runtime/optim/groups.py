@@ -226,7 +226,8 @@ def check_coverage(optimizer: torch.optim.Optimizer, model: nn.Module, construct
         )
 
 
-def choose_implementation(opt_cls: Any, params: list[Any], kwargs: Mapping[str, Any]) -> dict[str, bool]:
+def choose_implementation(opt_cls: Any, params: list[Any], kwargs: Mapping[str, Any], *,
+                          allow_fused: bool = True) -> dict[str, bool]:
     """``{'fused': True}`` / ``{'foreach': True}`` / ``{}`` for a torch.optim optimizer.
 
     Only for optimizers defined in ``torch.optim`` and only when the user set none of ``fused``,
@@ -255,7 +256,7 @@ def choose_implementation(opt_cls: Any, params: list[Any], kwargs: Mapping[str, 
     except (ImportError, TypeError, ValueError):  # pragma: no cover - older torch
         return {}
     floating = all(t.is_floating_point() for t in tensors)
-    if "fused" in sig and floating and device in _get_fused_kernels_supported_devices():
+    if allow_fused and "fused" in sig and floating and device in _get_fused_kernels_supported_devices():
         return {"fused": True}
     if "foreach" in sig and device in _get_foreach_kernels_supported_devices():
         return {"foreach": True}
