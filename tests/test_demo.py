@@ -113,8 +113,9 @@ def test_short_vit_demo(tmp_path, demo_hooks):
     assert len(logs) == 1 and "Iter(train) [20/20]" in logs[0].read_text()
     scalars = [json.loads(line) for line in (result.log_dir / "vis_data" / "scalars.json").read_text().splitlines()]
     assert any("mIoU" in s for s in scalars) and any("decode.loss_ce" in s for s in scalars)
-    # visualizations: PNGs written for validation samples
+    # visualizations: PNGs written for validation samples; the LR plot of every param group
     assert result.visualizations, f"no PNG under {work}"
+    assert result.lr_plot == work / "lr.png" and (work / "lr.png").read_bytes()[:4] == b"\x89PNG"
     # MMSeg's metric keys from validation and test (percent)
     for metrics in (result.val_metrics, result.test_metrics):
         assert {"aAcc", "mIoU", "mAcc", "mDice"} <= set(metrics)

@@ -20,7 +20,7 @@ model = dict(
 
 # The seed's SimCLR/ConvNeXt example scaled down: 4 stages -> num_layers=4 (stage ids 1..4, the
 # heads get id 5 and the full lr; stage s gets lr * 0.9 ** (5 - s)).
-optimizer = dict(type='AdamW', lr=0.002, betas=(0.9, 0.999), weight_decay=0.05, foreach=True)
+optimizer = dict(type='AdamW', lr=0.002, betas=(0.9, 0.999), weight_decay=0.05)
 optim_wrapper = dict(
     _delete_=True,
     type='AmpOptimWrapper',

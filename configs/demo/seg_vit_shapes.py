@@ -37,7 +37,7 @@ model = dict(
 
 # Optimizer: AdamW with MAE's custom_keys (no weight decay on position embedding, class token and
 # norms), bf16 autocast on CPU (fp16 + dynamic loss scale on GPU), gradient clipping.
-optimizer = dict(type='AdamW', lr=0.002, betas=(0.9, 0.999), weight_decay=0.05, foreach=True)
+optimizer = dict(type='AdamW', lr=0.002, betas=(0.9, 0.999), weight_decay=0.05)
 optim_wrapper = dict(
     _delete_=True,
     type='AmpOptimWrapper',

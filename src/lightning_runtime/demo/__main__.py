@@ -94,6 +94,7 @@ class DemoResult:
     stated_goal: bool = False  # the default config ran, unchanged: STATED_MIOU applies
     trainer: Any = None
     module: Any = None
+    lr_plot: Path | None = None  # None when matplotlib (the 'plot' extra) is not installed
 
 
 def _floats(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -144,20 +145,32 @@ def run_demo(
     if test and cfg.get("test_cfg") is not None:
         rt.test(module, datamodule=datamodule, **trainer_overrides)
         test_metrics = _floats(getattr(module, "last_test_metrics", {}) or {})
-    # --- LR plot: the lead adds `explain` here (lr curves of every param group -> work_dir/lr.png).
     work = Path(rt.ctx.work_dir)
+    lr_plot = _plot_lr(rt, module, work / "lr.png") if trainer.is_global_zero else None
     return DemoResult(
         work_dir=work,
         log_dir=Path(rt.ctx.log_dir),
         val_metrics=val_metrics,
         test_metrics=test_metrics,
         checkpoints=sorted(work.glob("*.pth")),
-        visualizations=sorted(work.rglob("*.png")),
+        visualizations=sorted(p for p in work.rglob("*.png") if p.name != "lr.png"),
         seconds=time.perf_counter() - start,
         stated_goal=path.resolve() == find_config(None).resolve() and not [k for k in opts if "work_dir" not in k],
         trainer=trainer,
         module=module,
+        lr_plot=lr_plot,
     )
+
+
+def _plot_lr(rt: Any, module: Any, path: Path) -> Path | None:
+    """The learning rate of every param group over the run (``explain.plot_lr``), if matplotlib is there."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        return None
+    from ..explain import plot_lr
+
+    return Path(plot_lr(rt, str(path), module))
 
 
 def _summary(result: DemoResult) -> str:
@@ -177,7 +190,9 @@ def _summary(result: DemoResult) -> str:
     lines.append(f"  scalars:        {scalars if scalars.exists() else result.log_dir / 'vis_data'}")
     lines.append("  checkpoints:    " + (", ".join(p.name for p in result.checkpoints) or "none")
                  + f"  (in {result.work_dir})")
-    vis_dirs = sorted({str(p.parent) for p in result.visualizations})
+    lines.append("  lr plot:        " + (str(result.lr_plot) if result.lr_plot
+                                         else "skipped (pip install 'lightning-runtime[plot]')"))
+    vis_dirs = sorted({str(p.parent) for p in result.visualizations if p.name != "lr.png"})
     lines.append(f"  visualizations: {len(result.visualizations)} PNG in " + (", ".join(vis_dirs) or "none"))
     return "\n".join(lines)
 
