@@ -179,3 +179,21 @@ def test_error_in_inherited_value_points_at_the_base_file_and_delete(tmp_path: P
     first = err.splitlines()[1]
     assert first.startswith(f"{base}:") and first.endswith("optim_wrapper.optimizer.momentum: AdamW has no argument 'momentum'")
     assert "_delete_=True" in err
+
+
+def test_fit_the_demo_yaml_for_a_few_iterations(tmp_path: Path) -> None:
+    root = Path(__file__).parents[1]
+    wd = tmp_path / "wd"
+    proc = _cli("fit", "--config", str(root / "configs" / "demo" / "seg_vit_shapes.yaml"),
+                "--train_cfg.max_iters=8", "--train_cfg.val_interval=4", "--param_scheduler.0.end=2",
+                "--param_scheduler.1.begin=2", "--param_scheduler.1.end=8",
+                "--default_hooks.checkpoint.interval=4", f"--work_dir={wd}",
+                "--trainer.enable_progress_bar=False", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    names = {p.name for p in wd.iterdir() if p.is_file()}
+    assert {"iter_4.pth", "iter_8.pth", "last_checkpoint", "seg_vit_shapes.yaml"} <= names
+    assert len([n for n in names if n.startswith("best_mIoU_iter_")]) == 1
+    (run_dir,) = [p for p in wd.iterdir() if p.is_dir()]
+    log = (run_dir / f"{run_dir.name}.log").read_text()
+    assert log.count("Iter(val) [16/16]") == 2 and "mIoU:" in log  # validations at 4 and 8
+    assert list((run_dir / "vis_data" / "vis_image").glob("*.png"))  # SegVisualizationHook(draw=True)
