@@ -305,3 +305,31 @@ def test_demo_models_need_no_warning() -> None:
         convnext = build_optimizer(tiny_convnext_segmentor(), {**cfg, "constructor": "LearningRateDecayOptimizerConstructor",
                                                                "paramwise_cfg": dict(num_layers=6, decay_rate=0.9, decay_type="stage_wise")})
     assert len(vit.param_groups) == 8 and len(convnext.param_groups) == 12
+
+
+def test_segmentor_held_by_a_lightning_module_keeps_mmseg_names():
+    # A LightningModule that holds the MMSeg-style model as `self.model` gets the same groups as the
+    # model itself: names (custom_keys, layer ids) are relative to the segmentor, as in MMEngine.
+    import lightning.pytorch as pl
+    import torch
+
+    from lightning_runtime.demo.models import tiny_convnext_segmentor
+    from lightning_runtime.optim import build_optimizer, optimization_root
+
+    cfg = dict(type="OptimWrapper", constructor="LearningRateDecayOptimizerConstructor",
+               optimizer=dict(type="AdamW", lr=1e-3, weight_decay=0.05),
+               paramwise_cfg=dict(decay_rate=0.9, decay_type="stage_wise", num_layers=4))
+
+    class Holder(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(0)
+            self.model = tiny_convnext_segmentor()
+
+    holder = Holder()
+    assert optimization_root(holder) is holder.model
+    direct = build_optimizer(holder.model, cfg)
+    held = build_optimizer(holder, cfg)
+    summary = lambda opt: [(g["name"], g["lr"], g["weight_decay"], g["param_names"]) for g in opt.param_groups]  # noqa: E731
+    assert summary(held) == summary(direct)
+    assert len({g["lr"] for g in held.param_groups}) > 2  # the stage-wise decay really applied

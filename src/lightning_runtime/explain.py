@@ -199,7 +199,9 @@ def _custom_keys_section(rt: Any, module: nn.Module) -> list[str]:
     if not custom:
         return []
     lines = ["custom_keys matches:"]
-    names = [n for n, p in module.named_parameters() if p.requires_grad]
+    from .optim import optimization_root
+
+    names = [n for n, p in optimization_root(module).named_parameters() if p.requires_grad]
     claimed: set[str] = set()
     for key in sorted(custom, key=lambda k: (-len(k), k)):  # MMEngine's order: longest first
         hits = [n for n in names if key in f".{n}" and n not in claimed]

@@ -23,7 +23,7 @@ from ..registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS
 from .groups import check_coverage, name_param_groups
 from .spec import parse_optim_wrapper
 
-__all__ = ["build_optimizer", "register_torch_optimizers"]
+__all__ = ["build_optimizer", "optimization_root", "register_torch_optimizers"]
 
 
 def register_torch_optimizers() -> list[str]:
@@ -42,6 +42,36 @@ def register_torch_optimizers() -> list[str]:
     return names
 
 
+def optimization_root(model: nn.Module) -> nn.Module:
+    """The module whose parameter names a config's ``paramwise_cfg`` refers to.
+
+    MMEngine configs name parameters relative to the segmentor/detector (``backbone.layers.3...``,
+    ``decode_head...``). A LightningModule that holds that model as one attribute
+    (``self.model = EncoderDecoder(...)``) would otherwise prefix every name (``model.backbone...``)
+    and layer-decay constructors would not recognise the backbone. So when ``model`` has no
+    ``backbone`` of its own and exactly one direct child has one and holds every trainable
+    parameter, that child is the root. Otherwise ``model`` itself (with ``.module`` wrappers
+    unwrapped, as MMEngine does).
+
+    Example:
+        >>> import torch.nn as nn
+        >>> seg = nn.Module(); seg.backbone = nn.Linear(2, 2); seg.decode_head = nn.Linear(2, 1)
+        >>> holder = nn.Module(); holder.model = seg
+        >>> optimization_root(holder) is seg
+        True
+    """
+    inner = model.module if hasattr(model, "module") and isinstance(model.module, nn.Module) else model
+    if hasattr(inner, "backbone"):
+        return inner
+    trainable = {id(p) for p in inner.parameters() if p.requires_grad}
+    holders = [child for child in inner.children() if hasattr(child, "backbone")]
+    if len(holders) == 1:
+        child = holders[0]
+        if {id(p) for p in child.parameters() if p.requires_grad} == trainable:
+            return child
+    return inner
+
+
 def build_optimizer(model: nn.Module, optim_wrapper_cfg: Mapping[str, Any], *, path: str = "optim_wrapper") -> torch.optim.Optimizer:
     """Build the torch optimizer an MMEngine ``optim_wrapper`` config describes.
 
@@ -51,7 +81,9 @@ def build_optimizer(model: nn.Module, optim_wrapper_cfg: Mapping[str, Any], *, p
     a unique ``name`` and its ``param_names``.
 
     Args:
-        model: The model (a ``.module`` wrapper is unwrapped, as MMEngine does).
+        model: The model (a ``.module`` wrapper is unwrapped, as MMEngine does; a LightningModule
+            holding the segmentor as its only parameterised child is reduced to it, see
+            :func:`optimization_root`).
         optim_wrapper_cfg: The ``optim_wrapper`` config.
         path: Its config path for error messages.
 
@@ -59,7 +91,8 @@ def build_optimizer(model: nn.Module, optim_wrapper_cfg: Mapping[str, Any], *, p
         ConfigError: any config problem, or a constructor that leaves trainable parameters out.
     """
     spec = parse_optim_wrapper(optim_wrapper_cfg, path=path)
-    inner = model.module if hasattr(model, "module") else model
+    model = optimization_root(model)
+    inner = model
     wrapper_cfg: dict[str, Any] = {"type": spec.type, "optimizer": dict(spec.optimizer)}
     raw = dict(optim_wrapper_cfg)
     for key in ("accumulative_counts", "loss_scale", "dtype", "use_fsdp"):
