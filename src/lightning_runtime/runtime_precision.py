@@ -40,10 +40,6 @@ from .errors import ConfigError, did_you_mean
 
 __all__ = ["PrecisionPlan", "plan_precision", "StaticGradScaler", "build_grad_scaler", "GradClip"]
 
-_WRAPPER_KEYS = (
-    "type", "optimizer", "paramwise_cfg", "constructor", "clip_grad", "grad_clip",
-    "accumulative_counts", "loss_scale", "dtype", "use_fsdp",
-)
 _DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
@@ -185,47 +181,19 @@ def plan_precision(
     plan = PrecisionPlan()
     if optim_wrapper is None:
         return plan
-    if not isinstance(optim_wrapper, Mapping):
-        raise ConfigError(f"expected a dict, got {type(optim_wrapper).__name__}", path=path)
-    cfg = dict(optim_wrapper)
-    if "optimizer" not in cfg and all(isinstance(v, Mapping) for v in cfg.values() if v is not None) and "type" not in cfg:
-        raise ConfigError(
-            "several optimizers (an OptimWrapperDict) are not supported",
-            path=path,
-            fix="use one optimizer; Lightning's manual optimization is needed for several",
-        )
-    wrapper = str(cfg.get("type", "OptimWrapper")).rpartition(".")[2]
-    if wrapper in ("ApexOptimWrapper", "DeepSpeedOptimWrapper"):
-        raise ConfigError(
-            f"{wrapper} is not supported",
-            path=f"{path}.type",
-            fix="use AmpOptimWrapper (native AMP) or pass strategy='deepspeed' to build_trainer()",
-        )
-    if wrapper not in ("OptimWrapper", "AmpOptimWrapper"):
-        from .registry import OPTIM_WRAPPERS
+    from .optim import parse_optim_wrapper
 
-        if OPTIM_WRAPPERS.get(cfg.get("type")) is None:
-            raise ConfigError(
-                f"unknown optim_wrapper type {cfg.get('type')!r}",
-                path=f"{path}.type",
-                candidates=did_you_mean(wrapper, ["OptimWrapper", "AmpOptimWrapper"]),
-            )
-    amp_keys = ("loss_scale", "dtype", "use_fsdp")
-    if wrapper != "AmpOptimWrapper":
-        for key in amp_keys:
-            if key in cfg:
-                raise ConfigError(f"{key!r} needs type='AmpOptimWrapper'", path=f"{path}.{key}", fix="set type='AmpOptimWrapper'")
-    # None counts as absent: MMSeg's schedule bases set clip_grad=None, and the seed uses grad_clip.
-    if cfg.get("clip_grad") is not None and cfg.get("grad_clip") is not None:
-        raise ConfigError("give clip_grad or grad_clip, not both", path=f"{path}.grad_clip", fix="keep only clip_grad")
-    clip_key = "grad_clip" if cfg.get("grad_clip") is not None else "clip_grad"
-    _clip_plan(cfg.get(clip_key), f"{path}.{clip_key}", plan)
-    k = cfg.get("accumulative_counts", 1)
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ConfigError(f"must be an integer >= 1, got {k!r}", path=f"{path}.accumulative_counts")
+    # One validation of the wrapper settings (types, keys, the grad_clip alias, AMP-only keys):
+    # the optimizer builder's. What remains here is the translation to Lightning.
+    spec = parse_optim_wrapper(optim_wrapper, path=path)
+    clip_key = "clip_grad" if dict(optim_wrapper).get("clip_grad") is not None else "grad_clip"
+    _clip_plan(spec.clip_grad, f"{path}.{clip_key}", plan)
+    k = spec.accumulative_counts
     plan.accumulative_counts = k
     if k > 1:
         plan.trainer_kwargs["accumulate_grad_batches"] = k
+    wrapper = str(spec.type).rpartition(".")[2]
+    cfg = {"dtype": spec.dtype, "loss_scale": "dynamic" if spec.loss_scale is None else spec.loss_scale}
     if wrapper == "AmpOptimWrapper":
         plan.amp = True
         dtype = cfg.get("dtype")

@@ -322,6 +322,12 @@ def parse_optim_wrapper(cfg: Mapping[str, Any], *, path: str = "optim_wrapper") 
         raise ConfigError(f"must be a dict, got {type(cfg).__name__}", path=path,
                           fix="write optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))")
     cfg = _plain(cfg)
+    # An unsupported wrapper first: its own keys (Apex's opt_level, ...) are not typos.
+    wtype = cfg.get("type", "OptimWrapper")
+    short = wtype.rpartition(".")[2] if isinstance(wtype, str) else getattr(wtype, "__name__", "")
+    if short in _UNSUPPORTED:
+        why, fix = _UNSUPPORTED[short]
+        raise ConfigError(f"type {short!r} is not supported: {why}", path=f"{path}.type", fix=fix)
     for key in cfg:
         if key != "_delete_" and key not in OPTIM_WRAPPER_KEYS:
             raise ConfigError(
@@ -331,11 +337,6 @@ def parse_optim_wrapper(cfg: Mapping[str, Any], *, path: str = "optim_wrapper") 
                 expected=", ".join(OPTIM_WRAPPER_KEYS),
                 fix=f"remove {key!r} or correct its spelling",
             )
-    wtype = cfg.get("type", "OptimWrapper")
-    short = wtype.rpartition(".")[2] if isinstance(wtype, str) else getattr(wtype, "__name__", "")
-    if short in _UNSUPPORTED:
-        why, fix = _UNSUPPORTED[short]
-        raise ConfigError(f"type {short!r} is not supported: {why}", path=f"{path}.type", fix=fix)
     wcls = OPTIM_WRAPPERS.resolve(wtype, path=f"{path}.type")
     amp = isinstance(wcls, type) and issubclass(wcls, AmpOptimWrapper)
     type_name = getattr(wcls, "__name__", str(wtype))
