@@ -274,3 +274,85 @@ def test_pass_loader_keeps_rank_aware_sampler_and_skips_indices():
     assert rest == fresh[4:7]
     # only the samples of the 3 batches handed out (2 + 1 + 2): the skipped batch is never loaded
     assert sorted(fetched) == sorted(i for b in rest for i in b) and len(fetched) == 5
+
+
+# ---------------------------------------------------------------------------- epoch loops: global windows
+def mmengine_epoch_run(n: int, max_epochs: int, k: int) -> tuple[torch.nn.Module, list[int], list[list[int]]]:
+    """EpochBasedTrainLoop with mmengine's own OptimWrapper: Runner.train calls
+    ``initialize_count_status(model, 0, max_epochs * len(dataloader))``, then run_epoch per epoch."""
+    from mmengine.optim import OptimWrapper
+
+    model = Net()
+    steps: list[int] = []
+
+    class Recording(OptimWrapper):
+        def step(self, **kwargs: Any) -> None:
+            steps.append(self._inner_count)
+            super().step(**kwargs)
+
+    loader = DataLoader(dataset(n), batch_size=BS)
+    wrapper = Recording(torch.optim.SGD(model.parameters(), lr=0.1), accumulative_counts=k)
+    wrapper.initialize_count_status(model, 0, max_epochs * len(loader))
+    for _ in range(max_epochs):
+        for x, y, idx in loader:
+            model.seen.append(idx.tolist())
+            wrapper.update_params(torch.nn.functional.mse_loss(model(x), y))
+    return model, steps, model.seen
+
+
+@pytest.mark.parametrize("n,max_epochs,steps", [
+    (10, 3, [3, 6, 9, 12, 15]),  # 5 batches per epoch: windows cross both epoch ends
+    (8, 3, [3, 6, 9, 12]),       # 4 batches per epoch
+    (10, 2, [3, 6, 9, 10]),      # max_iters 10: the last window is 1 iteration, its loss divided by 1
+])
+def test_epoch_loop_accumulation_windows_cross_epochs_as_mmengine(tmp_path, n, max_epochs, steps):
+    ref, ref_steps, ref_seen = mmengine_epoch_run(n, max_epochs, K)
+    assert ref_steps == steps
+    m = Net()
+    rt = Runtime(make_cfg(tmp_path, train_cfg=dict(type="EpochBasedTrainLoop", max_epochs=max_epochs),
+                          optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1), accumulative_counts=K)))
+    trainer = rt.fit(m, DataLoader(dataset(n), batch_size=BS), **QUIET)
+    assert m.step_iters == steps and trainer.global_step == len(steps)
+    assert trainer.current_epoch == max_epochs and m.seen == ref_seen
+    for a, b in zip(m.parameters(), ref.parameters()):
+        assert torch.equal(a, b)  # bitwise: carried-over gradients, last-window factor
+
+
+class _NoLastWindowFactor(Callback):
+    """Puts Lightning's own loss factor (/ k everywhere) back, after LoopControl installed MMEngine's."""
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        optimization = trainer.fit_loop.epoch_loop.automatic_optimization
+        optimization.output_result_cls = optimization.output_result_cls.__mro__[1]
+
+
+def test_epoch_loop_last_window_factor_matters(tmp_path):
+    """max_iters 10, k=3: without MMEngine's factor (loss / 1 at iteration 10, not / 3) the weights differ."""
+    ref, _, _ = mmengine_epoch_run(10, 2, K)
+    m = Net()
+    rt = Runtime(make_cfg(tmp_path, train_cfg=dict(type="EpochBasedTrainLoop", max_epochs=2),
+                          optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1), accumulative_counts=K)))
+    rt.fit(m, DataLoader(dataset(10), batch_size=BS), callbacks=[_NoLastWindowFactor()], **QUIET)
+    assert m.step_iters == [3, 6, 9, 10]  # same steps
+    assert not torch.equal(m.layer.weight, ref.layer.weight)
+
+
+def test_epoch_loop_window_open_at_epoch_end_resumes_bitwise(tmp_path):
+    """Epoch 1 ends at iteration 5 inside the window [4, 5, 6]: the epoch checkpoint keeps its
+    gradients, and the resumed run steps at 6, 9, 12, 15 exactly as the uninterrupted one."""
+    def epoch_cfg(path: Path, **kw: Any) -> dict:
+        hooks = dict(NO_HOOKS, checkpoint=dict(type="CheckpointHook", interval=1))
+        return make_cfg(path, train_cfg=dict(type="EpochBasedTrainLoop", max_epochs=3), default_hooks=hooks,
+                        optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1), accumulative_counts=K), **kw)
+
+    full = Net()
+    Runtime(epoch_cfg(tmp_path / "full")).fit(full, DataLoader(dataset(), batch_size=BS), **QUIET)
+    with pytest.raises(RuntimeError):
+        Runtime(epoch_cfg(tmp_path / "cut")).fit(Net(), DataLoader(dataset(), batch_size=BS),
+                                                 callbacks=[Crash(7)], **QUIET)
+    assert "accumulated_grads" in torch.load(tmp_path / "cut" / "epoch_1.pth", weights_only=False)
+    resumed = Net()
+    Runtime(epoch_cfg(tmp_path / "cut", resume=True)).fit(resumed, DataLoader(dataset(), batch_size=BS), **QUIET)
+    assert full.step_iters == [3, 6, 9, 12, 15] and resumed.step_iters == [6, 9, 12, 15]
+    for a, b in zip(resumed.parameters(), full.parameters()):
+        assert torch.equal(a, b)

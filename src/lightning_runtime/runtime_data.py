@@ -381,8 +381,9 @@ class TrainDataControl(Callback):
         def wrap(data: Any) -> Any:
             if data is None or isinstance(data, (CombinedLoader, Mapping, list, tuple)):
                 if data is not None:
-                    log.warning("the training data is a collection (%s): passes, accumulation windows and resume "
-                                "follow Lightning's epochs, not MMEngine's loop", type(data).__name__)
+                    log.warning("the training data is a collection (%s): passes%s and resume follow Lightning's "
+                                "epochs, not MMEngine's loop", type(data).__name__,
+                                "" if self.spec.by_epoch else ", accumulation windows")
                 return data
             wrapper = PassLoader(
                 data,

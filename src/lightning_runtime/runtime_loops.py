@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import lightning.pytorch as pl
@@ -187,6 +187,10 @@ class LoopControl(Callback):
     ``k``. (The windows themselves cross dataloader passes because the runtime hands Lightning
     one epoch of ``max_iters`` batches, see ``runtime_data``; Lightning steps the optimizer when
     ``iteration % k == 0`` and at the epoch's last batch, which is MMEngine's ``should_update``.)
+    For an epoch-based loop the windows are counted over the whole run too (they cross epoch
+    ends, gradients carried over), with ``max_iters = max_epochs * len(train_dataloader)``: the
+    epoch loop's ``_should_accumulate`` and zero-grad are replaced on the trainer (see
+    :func:`_install_global_windows`), and the same last-window factor applies.
 
     Args:
         spec: The loop (:func:`parse_train_cfg`).
@@ -209,10 +213,15 @@ class LoopControl(Callback):
         # The one predicate Lightning asks "validate now?"; replaced by MMEngine's rule.
         epoch_loop._should_check_val_fx = self._make_predicate(trainer)  # type: ignore[method-assign]
         k, spec = self.accumulative_counts, self.spec
+        optimization = epoch_loop.automatic_optimization
         if not spec.by_epoch and spec.max_iters is not None and k > 1 and spec.max_iters % k:
-            optimization = epoch_loop.automatic_optimization
+            max_iters = spec.max_iters
             optimization.output_result_cls = _last_window_result(trainer, optimization.output_result_cls, k,
-                                                                 spec.max_iters)
+                                                                 lambda: max_iters)
+        elif spec.by_epoch and spec.max_epochs is not None and k > 1:
+            _install_global_windows(trainer, k, spec.max_epochs)
+            optimization.output_result_cls = _last_window_result(
+                trainer, optimization.output_result_cls, k, lambda: _epoch_max_iters(trainer, spec.max_epochs))
 
     def _make_predicate(self, trainer: pl.Trainer) -> Any:
         spec = self.spec
@@ -250,20 +259,67 @@ class LoopControl(Callback):
         return None
 
 
-def _last_window_result(trainer: pl.Trainer, base: type, k: int, max_iters: int) -> type:
+def _epoch_max_iters(trainer: pl.Trainer, max_epochs: int) -> int | None:
+    """MMEngine's ``max_iters`` of an epoch loop: ``max_epochs * len(train_dataloader)`` (None if unsized)."""
+    per_epoch = trainer.num_training_batches
+    if not isinstance(per_epoch, int) or per_epoch <= 0:
+        return None
+    return max_epochs * per_epoch
+
+
+def _install_global_windows(trainer: pl.Trainer, k: int, max_epochs: int) -> None:
+    """Epoch loops: MMEngine's accumulation windows, counted over the whole run, not per epoch.
+
+    MMEngine's ``EpochBasedTrainLoop`` calls ``initialize_count_status(model, iter, max_iters)``
+    with ``max_iters = max_epochs * len(train_dataloader)``, so ``should_update`` is
+    ``(iter + 1) % k == 0 or iter + 1 == max_iters`` with ``iter`` the global iteration: windows
+    run across epoch ends (gradients carried over). Lightning's ``_should_accumulate`` counts
+    batches of the current epoch and steps at every epoch's last batch, and its zero-grad before
+    a window's first backward uses the in-epoch ``batch_idx``; both are replaced on this trainer.
+    """
+    epoch_loop = trainer.fit_loop.epoch_loop
+    optimization = epoch_loop.automatic_optimization
+
+    def should_accumulate() -> bool:
+        if trainer.strategy.handles_gradient_accumulation:
+            return not epoch_loop._accumulated_batches_reached()
+        done = int(epoch_loop.batch_progress.total.ready)  # iterations including the current one
+        if done % k == 0:
+            return False
+        # the very last iteration of training closes the last (partial) window
+        last_epoch = int(trainer.current_epoch) + 1 >= max_epochs
+        return not (last_epoch and epoch_loop._num_ready_batches_reached())
+
+    def zero_grad_fn(batch_idx: int, optimizer: Any) -> Any:
+        # Lightning zeroes before the first backward of a window: at global iteration % k == 0.
+        if optimization._skip_backward or (int(epoch_loop.batch_progress.total.ready) - 1) % k:
+            return None
+
+        def zero_grad() -> None:
+            optimization._on_before_zero_grad(optimizer)
+            optimization._optimizer_zero_grad(batch_idx, optimizer)
+
+        return zero_grad
+
+    epoch_loop._should_accumulate = should_accumulate  # type: ignore[method-assign]
+    optimization._make_zero_grad_fn = zero_grad_fn  # type: ignore[method-assign]
+
+
+def _last_window_result(trainer: pl.Trainer, base: type, k: int, max_iters_fn: Callable[[], int | None]) -> type:
     """Lightning's closure result with MMEngine's loss factor for the last partial window.
 
     Lightning divides each loss by ``trainer.accumulate_grad_batches`` (``normalize``); MMEngine's
-    ``OptimWrapper.scale_loss`` divides by ``max_iters % k`` from iteration ``max_iters - r``
+    ``OptimWrapper.scale_loss`` divides by ``r = max_iters % k`` from iteration ``max_iters - r``
     (0-based) on.
     """
-    remainder = max_iters % k
 
     class MMEngineLossFactor(base):  # type: ignore[misc, valid-type]
         @classmethod
         def from_training_step_output(cls, training_step_output: Any, normalize: int = 1) -> Any:
-            if normalize == k and train_iter(trainer) >= max_iters - remainder:
-                normalize = remainder
+            max_iters = max_iters_fn()
+            if normalize == k and max_iters is not None and max_iters % k:
+                if train_iter(trainer) >= max_iters - max_iters % k:
+                    normalize = max_iters % k
             return super().from_training_step_output(training_step_output, normalize)
 
     return MMEngineLossFactor
