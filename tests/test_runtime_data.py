@@ -356,3 +356,32 @@ def test_epoch_loop_window_open_at_epoch_end_resumes_bitwise(tmp_path):
     assert full.step_iters == [3, 6, 9, 12, 15] and resumed.step_iters == [6, 9, 12, 15]
     for a, b in zip(resumed.parameters(), full.parameters()):
         assert torch.equal(a, b)
+
+
+class _LoggedLoss(Callback):
+    """What the hooks log as `loss` (normalize_outputs) for each iteration."""
+
+    def __init__(self) -> None:
+        self.logged: list[float] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        from lightning_runtime.hooks import normalize_outputs
+
+        self.logged.append(float(normalize_outputs(outputs, trainer)["loss"]))
+
+
+class _RawLoss(Net):
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        loss = super().training_step(batch, batch_idx)
+        self.raw = getattr(self, "raw", []) + [float(loss)]
+        return loss
+
+
+def test_logged_loss_is_the_undivided_loss_also_in_the_last_partial_window(tmp_path):
+    # Lightning hands callbacks loss / divisor; the divisor is k, or the remainder (2) in the last
+    # window of 14 iterations at k=3. The hooks must log what training_step computed, as MMEngine.
+    m, rec = _RawLoss(), _LoggedLoss()
+    rt = Runtime(cfg(tmp_path))
+    rt.fit(m, DataLoader(dataset(), batch_size=BS), callbacks=[rec], **QUIET)
+    assert len(rec.logged) == MAX_ITERS
+    assert rec.logged == pytest.approx(m.raw, rel=1e-6)

@@ -320,6 +320,8 @@ def _last_window_result(trainer: pl.Trainer, base: type, k: int, max_iters_fn: C
             if normalize == k and max_iters is not None and max_iters % k:
                 if train_iter(trainer) >= max_iters - max_iters % k:
                     normalize = max_iters % k
+            # What the loss was divided by, so callbacks can log the undivided loss (normalize_outputs).
+            trainer.lightning_runtime_loss_divisor = normalize
             return super().from_training_step_output(training_step_output, normalize)
 
     return MMEngineLossFactor

@@ -69,8 +69,10 @@ def normalize_outputs(outputs: Any, trainer: Any = None) -> Optional[dict]:
             out[str(key)] = value.detach()
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             out[str(key)] = value
-    k = int(getattr(trainer, "accumulate_grad_batches", 1) or 1)
-    if k > 1 and "loss" in out:
+    # Under the Runtime the divisor of the last partial window is the remainder, not k (MMEngine's
+    # OptimWrapper.scale_loss); runtime_loops records the one it used.
+    k = getattr(trainer, "lightning_runtime_loss_divisor", None) or getattr(trainer, "accumulate_grad_batches", 1) or 1
+    if k != 1 and "loss" in out:
         out["loss"] = out["loss"] * k
     return out
 
