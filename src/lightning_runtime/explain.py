@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -67,16 +66,6 @@ def _total_iters(rt: Any, epoch_length: int | None) -> int | None:
     return int(loop.max_epochs) * epoch_length if epoch_length else None
 
 
-def _stand_in_optimizer(rt: Any) -> torch.optim.Optimizer:
-    """An optimizer with the config's base values when no model is given (one group)."""
-    from .optim import build_optimizer
-
-    wrapper = copy.deepcopy(dict(rt.cfg["optim_wrapper"]))
-    wrapper.pop("paramwise_cfg", None)
-    wrapper.pop("constructor", None)
-    return build_optimizer(nn.Linear(1, 1), wrapper)
-
-
 def _boundaries(stack: Any, epoch_length: int | None, total: int) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     for slot in getattr(stack, "_core").slots:
@@ -101,7 +90,7 @@ def lr_curves(rt: Any, module: nn.Module | None = None, *, epoch_length: int | N
         epoch_length: Iterations per epoch, needed for epoch-based loops and schedulers.
         samples: Roughly how many iterations to sample (boundaries are always included).
     """
-    from .optim import build_optimizer
+    from .optim import build_optimizer, build_stand_in_optimizer
     from .schedulers import build_scheduler
 
     if rt.cfg.get("optim_wrapper") is None:
@@ -111,16 +100,14 @@ def lr_curves(rt: Any, module: nn.Module | None = None, *, epoch_length: int | N
     if total is None:
         raise ConfigError("cannot tell how many iterations the run has", path="train_cfg",
                           fix="give train_cfg (and, for epoch-based loops, the epoch length)")
-    optimizer = build_optimizer(module, rt.cfg["optim_wrapper"]) if module is not None else _stand_in_optimizer(rt)
+    wrapper = rt.cfg["optim_wrapper"]
+    optimizer = build_optimizer(module, wrapper) if module is not None else build_stand_in_optimizer(wrapper)
     names = [g.get("name", f"pg{i}") for i, g in enumerate(optimizer.param_groups)]
     sched_cfg = rt.cfg.get("param_scheduler")
     if not sched_cfg:
         its = [0, max(total - 1, 0)]
         return LRCurves(its, {n: [g["lr"]] * 2 for n, g in zip(names, optimizer.param_groups)}, [], total)
-    loop = rt.train_loop
-    stack = build_scheduler(optimizer, sched_cfg, epoch_length=epoch_length,
-                            max_iters=None if loop.by_epoch else loop.max_iters,
-                            max_epochs=loop.max_epochs if loop.by_epoch else None)
+    stack = build_scheduler(optimizer, sched_cfg, epoch_length=epoch_length, **rt._schedule_bounds(epoch_length))
     bounds = _boundaries(stack, epoch_length, total)
     stride = max(1, total // samples)
     picks = set(range(0, total, stride)) | {total - 1}

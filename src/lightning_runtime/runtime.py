@@ -201,23 +201,27 @@ class Runtime:
             return
         import warnings
 
-        from .optim import build_optimizer
+        from .optim import build_stand_in_optimizer
         from .schedulers import build_scheduler
 
-        stand_in = dict(wrapper)
-        stand_in.pop("paramwise_cfg", None)
-        stand_in.pop("constructor", None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the real build warns, once
-            optimizer = build_optimizer(torch.nn.Linear(1, 1), stand_in)
+            optimizer = build_stand_in_optimizer(wrapper)
             sched_cfg = self.cfg.get("param_scheduler")
             if sched_cfg and not self._scheduler_hook_removed():
-                loop = self.train_loop
-                _check_epoch_entries_in_iter_loop(sched_cfg, loop)
+                _check_epoch_entries_in_iter_loop(sched_cfg, self.train_loop)
                 # epoch_length is unknown until the dataloader exists; 1 stands in for the check
-                build_scheduler(optimizer, sched_cfg, epoch_length=1,
-                                max_iters=loop.max_iters if loop and not loop.by_epoch else None,
-                                max_epochs=loop.max_epochs if loop and loop.by_epoch else None)
+                build_scheduler(optimizer, sched_cfg, epoch_length=1, **self._schedule_bounds(1))
+
+    def _schedule_bounds(self, epoch_length: int | None) -> dict[str, int | None]:
+        """``max_iters``/``max_epochs`` for ``build_scheduler``: what MMEngine's Runner fills a missing
+        ``end`` with (an epoch loop's ``max_iters`` is ``max_epochs x epoch_length``)."""
+        loop = self.train_loop
+        max_iters = loop.max_iters if loop and not loop.by_epoch else None
+        max_epochs = loop.max_epochs if loop and loop.by_epoch else None
+        if max_iters is None and max_epochs is not None and epoch_length:
+            max_iters = max_epochs * epoch_length
+        return {"max_iters": max_iters, "max_epochs": max_epochs}
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Runtime:
@@ -307,14 +311,9 @@ class Runtime:
             return {"optimizer": optimizer}
         from .schedulers import build_scheduler
 
-        loop = self.train_loop
         epoch_length = epoch_length_of(trainer)
-        max_iters = loop.max_iters if loop and not loop.by_epoch else None
-        max_epochs = loop.max_epochs if loop and loop.by_epoch else None
-        if max_iters is None and max_epochs is not None and epoch_length:
-            max_iters = max_epochs * epoch_length
-        stack = build_scheduler(optimizer, sched_cfg, epoch_length=epoch_length, max_iters=max_iters,
-                                max_epochs=max_epochs)
+        stack = build_scheduler(optimizer, sched_cfg, epoch_length=epoch_length,
+                                **self._schedule_bounds(epoch_length))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": stack, "interval": "step", "frequency": 1}}
 
     # ------------------------------------------------------------------ running

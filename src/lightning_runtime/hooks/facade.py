@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from ..optim.wrappers import OptimWrapper
 from ..progress import train_epoch, train_iter
 from .message_hub import MessageHub, message_hub_for
 
@@ -97,31 +98,9 @@ class ModelWrapper:
         return f"ModelWrapper({type(self.module).__name__})"
 
 
-class OptimWrapperView:
-    """``runner.optim_wrapper``: MMEngine's read API over a torch optimizer."""
-
-    def __init__(self, optimizer: Any) -> None:
-        self.optimizer = optimizer
-
-    @property
-    def param_groups(self) -> list[dict]:
-        return self.optimizer.param_groups
-
-    def get_lr(self) -> dict[str, list[float]]:
-        """``{'lr': [lr of each param group]}`` as MMEngine's ``OptimWrapper.get_lr``."""
-        return {"lr": [group["lr"] for group in self.optimizer.param_groups]}
-
-    def get_momentum(self) -> dict[str, list[float]]:
-        """``momentum`` (SGD) or ``betas[0]`` (Adam) per group, else 0, as MMEngine."""
-        out = []
-        for group in self.optimizer.param_groups:
-            if "momentum" in group:
-                out.append(group["momentum"])
-            elif "betas" in group:
-                out.append(group["betas"][0])
-            else:
-                out.append(0)
-        return {"momentum": out}
+# ``runner.optim_wrapper``: MMEngine's read API (get_lr, get_momentum, param_groups, optimizer)
+# is the one optim.OptimWrapper already offers.
+OptimWrapperView = OptimWrapper
 
 
 @dataclass
@@ -250,9 +229,9 @@ class RunnerFacade:
         return ModelWrapper(self.trainer.lightning_module)
 
     @property
-    def optim_wrapper(self) -> Optional[OptimWrapperView]:
+    def optim_wrapper(self) -> Optional[OptimWrapper]:
         optimizers = self.trainer.optimizers
-        return OptimWrapperView(optimizers[0]) if optimizers else None
+        return OptimWrapper(optimizers[0]) if optimizers else None
 
     @property
     def param_schedulers(self) -> list[Any]:

@@ -11,7 +11,7 @@ constructors in ``OPTIM_WRAPPER_CONSTRUCTORS`` and ``OptimWrapper``/``AmpOptimWr
 from __future__ import annotations
 
 from ..registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
-from .builder import build_optimizer, optimization_root, register_torch_optimizers
+from .builder import build_optimizer, build_stand_in_optimizer, optimization_root, register_torch_optimizers
 from .constructor import DefaultOptimWrapperConstructor
 from .layer_decay import LayerDecayOptimizerConstructor, LearningRateDecayOptimizerConstructor
 from .spec import OptimWrapperSpec, parse_optim_wrapper
@@ -19,6 +19,7 @@ from .wrappers import AmpOptimWrapper, OptimWrapper
 
 __all__ = [
     "build_optimizer",
+    "build_stand_in_optimizer",
     "optimization_root",
     "parse_optim_wrapper",
     "OptimWrapperSpec",

@@ -23,7 +23,7 @@ from ..registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS
 from .groups import check_coverage, name_param_groups
 from .spec import parse_optim_wrapper
 
-__all__ = ["build_optimizer", "optimization_root", "register_torch_optimizers"]
+__all__ = ["build_optimizer", "build_stand_in_optimizer", "optimization_root", "register_torch_optimizers"]
 
 
 def register_torch_optimizers() -> list[str]:
@@ -126,3 +126,14 @@ def build_optimizer(model: nn.Module, optim_wrapper_cfg: Mapping[str, Any], *, p
     except ConfigError as err:
         raise err.with_location(path=path)
     return optimizer
+
+
+def build_stand_in_optimizer(optim_wrapper_cfg: Mapping[str, Any], *, path: str = "optim_wrapper") -> torch.optim.Optimizer:
+    """The configured optimizer over one stand-in parameter, for checks and dry runs without a model.
+
+    ``paramwise_cfg`` and ``constructor`` are left out (they need the real model); the optimizer
+    type, its arguments and the wrapper settings are checked, and its one param group carries the
+    config's base values (``lr``, ``momentum``, ...).
+    """
+    cfg = {k: v for k, v in dict(optim_wrapper_cfg).items() if k not in ("paramwise_cfg", "constructor")}
+    return build_optimizer(nn.Linear(1, 1), cfg, path=path)
