@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 
+from ddp_utils import free_port
 import pytest
 import torch
 import torch.distributed as dist
@@ -59,12 +59,6 @@ def test_trainer_logs_mmseg_keys(tmp_path):
     assert "circle" in module.val_evaluator.tables[0]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _worker(rank: int, port: int, out: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=2)
@@ -82,7 +76,7 @@ def _worker(rank: int, port: int, out: str) -> None:
 
 @pytest.mark.slow
 def test_states_are_summed_across_two_processes(tmp_path):
-    mp.spawn(_worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
     parts = [torch.load(tmp_path / f"{r}.pt") for r in range(2)]
     single = IoUMetric(iou_metrics=["mIoU", "mFscore"], num_classes=5)
     single.update(torch.cat([p["pred"] for p in parts]), torch.cat([p["gt"] for p in parts]))

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
-from ddp_utils import free_port
+from ddp_utils import torchrun
 
 import pytest
 from test_hooks_adapter import SEED_NEW_HOOK
@@ -53,10 +49,7 @@ SCRIPT = textwrap.dedent(
 def test_new_hook_under_ddp(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(SCRIPT.format(seed=SEED_NEW_HOOK, wd=str(tmp_path)))
-    torchrun = Path(sys.executable).parent / "torchrun"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([str(torchrun), "--nproc_per_node=2", f"--master_port={free_port()}", str(script)],
-                          capture_output=True, text=True, timeout=120, env=env)
+    proc = torchrun(str(script))
     assert proc.returncode == 0, proc.stderr[-3000:]
     for rank in (0, 1):
         out = json.loads((tmp_path / f"rank{rank}.json").read_text())

@@ -1,7 +1,7 @@
 """Two-process DDP on CPU (gloo) through the CLI, then resumed under DDP.
 
 ``torchrun --nproc_per_node=2 -m lightning_runtime fit --config tests/cli_assets/ddp_cfg.py``
-(``launcher='pytorch'``, the tutorial's ``NewHook`` from ``cli_assets/ddp_newhook.py`` in
+(``launcher='pytorch'``, the tutorial's ``NewHook`` from ``lightning_runtime.demo.hooks`` in
 ``custom_hooks``) trains 12 iterations with checkpoints every 4. A recording hook (``tests/cli_assets/ddp_mod.py``) writes, per rank and
 outside ``work_dir``, the iteration, lr and sample indices of every iteration, the validation
 metrics, the final weights, and every file the process opened for writing under ``work_dir``.
@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from ddp_utils import torchrun
 import pytest
 import torch
 
@@ -30,22 +30,13 @@ N_SAMPLES, BATCH, WORLD, MAX_ITERS = 32, 4, 2, 12
 PASS_ITERS = N_SAMPLES // (BATCH * WORLD)  # 4 iterations per rank make one pass over the data
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _torchrun(root: Path, records: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     records.mkdir(parents=True, exist_ok=True)
     wd = root / "wd"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore",
-           "DDP_RECORD_DIR": str(records), "DDP_WORK_DIR": str(wd),
+    env = {"PYTHONWARNINGS": "ignore", "DDP_RECORD_DIR": str(records), "DDP_WORK_DIR": str(wd),
            "PYTHONPATH": os.pathsep.join([str(ASSETS), os.environ.get("PYTHONPATH", "")])}
-    torchrun = Path(sys.executable).parent / "torchrun"
-    cmd = [str(torchrun), "--nproc_per_node=2", f"--master_port={_free_port()}", "-m", "lightning_runtime",
-           "fit", "--config", str(CONFIG), f"--work_dir={wd}", *extra]
-    return subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    return torchrun("-m", "lightning_runtime", "fit", "--config", str(CONFIG), f"--work_dir={wd}", *extra,
+                    cwd=root, env=env, timeout=300)
 
 
 def _read(records: Path) -> dict[int, dict[str, Any]]:

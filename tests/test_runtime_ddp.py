@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
-from ddp_utils import free_port
+from ddp_utils import torchrun
 
 SCRIPT = textwrap.dedent(
     """
@@ -37,10 +34,7 @@ SCRIPT = textwrap.dedent(
 def test_two_process_ddp_cpu(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(SCRIPT.format(tests=str(Path(__file__).parent), wd=str(tmp_path)))
-    torchrun = Path(sys.executable).parent / "torchrun"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([str(torchrun), "--nproc_per_node=2", f"--master_port={free_port()}", str(script)],
-                          capture_output=True, text=True, timeout=120, env=env)
+    proc = torchrun(str(script))
     assert proc.returncode == 0, proc.stderr[-3000:]
     r0, r1 = (json.loads((tmp_path / f"rank{i}.json").read_text()) for i in (0, 1))
     assert (r0["world"], r0["strategy"], r0["backend"]) == (2, "DDPStrategy", "gloo")

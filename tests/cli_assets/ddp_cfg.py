@@ -1,5 +1,5 @@
 # Two ranks on CPU (gloo) under torchrun, launcher='pytorch', the tutorial's NewHook. (sync_bn='torch' cannot run on CPU: torch's DDP refuses SyncBatchNorm without CUDA.)
-custom_imports = dict(imports=['ddp_newhook', 'ddp_mod'], allow_failed_imports=False)
+custom_imports = dict(imports=['lightning_runtime.demo.hooks', 'ddp_mod'], allow_failed_imports=False)
 launcher = 'pytorch'
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=3, deterministic=True)
