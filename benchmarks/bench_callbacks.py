@@ -68,6 +68,9 @@ from torch.utils.data import DataLoader, TensorDataset
 from lightning_runtime import Runtime
 from lightning_runtime.demo.models import tiny_vit_segmentor
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_machine.py, also when loaded by path
+from _machine import cpu_model  # noqa: E402
+
 __all__ = ["run", "table", "main", "MMENGINE_NOTE"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -346,13 +349,7 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def environment() -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return (f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads; Python "
+    return (f"{cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads; Python "
             f"{platform.python_version()}, torch {torch.__version__}, lightning {pl.__version__}")
 
 

@@ -43,6 +43,9 @@ from lightning_runtime.demo.models import tiny_vit_segmentor, vit_base_segmentor
 from lightning_runtime.optim import build_optimizer
 from lightning_runtime.optim.constructor import build_torch_optimizer
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_machine.py, also when loaded by path
+from _machine import cpu_model  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "docs" / "benchmarks_optimizer.md"
 OPTIMIZERS = {
@@ -146,14 +149,7 @@ def environment() -> str:
         load = " / ".join(f"{x:.1f}" for x in os.getloadavg()) + f" (1/5/15 min) on {os.cpu_count()} CPUs"
     except OSError:
         load = "unknown"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return (
         f"- machine: {cpu}, {torch.get_num_threads()} torch threads, {platform.system()} {platform.release()}\n"
         f"- versions: Python {platform.python_version()}, torch {torch.__version__}, mmengine-lite {mm}\n"

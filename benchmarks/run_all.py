@@ -29,6 +29,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_machine.py, also when loaded by path
+from _machine import cpu_model  # noqa: E402
+
 __all__ = ["scripts", "run_script", "parse_tables", "headlines", "render", "main"]
 
 HERE = Path(__file__).resolve().parent
@@ -174,14 +177,7 @@ def headlines(result: dict[str, Any]) -> list[str]:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     return f"{cpu}; {os.cpu_count()} cores; {platform.system()} {platform.release()}; load average now {load}"
 
@@ -251,7 +247,7 @@ def render(results: Sequence[dict[str, Any]], tiny: bool, started: str, load_bef
         else:
             tail = (r["stderr"] or r["stdout"]).strip().splitlines()[-15:]
             lines += [f"Failed with exit code {r['rc']}:", "", "```", *tail, "```", ""]
-    lines += [f"## Q6. GPU (AMP fp16 and bf16, demo throughput)", "", gpu[0].upper() + gpu[1:] + ".", ""]
+    lines += ["## Q6. GPU (AMP fp16 and bf16, demo throughput)", "", gpu[0].upper() + gpu[1:] + ".", ""]
     lines += [
         "## How to rerun",
         "",

@@ -1,0 +1,18 @@
+"""What the benchmark scripts report about the machine (shared by every bench_*.py and run_all.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+from pathlib import Path
+
+__all__ = ["cpu_model"]
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, else what ``platform`` knows."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
