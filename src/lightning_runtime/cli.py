@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .cli_args import LIGHTNING_SECTIONS, USAGE, Invocation, parse_invocation
+from .cli_args import USAGE, Invocation, parse_invocation
 from .errors import ConfigError, locate_error
 
 __all__ = ["main", "load_merged", "split_lightning_sections", "RuntimeCLI"]
@@ -154,30 +154,6 @@ def _instantiate(sections: Mapping[str, Any], need_model: bool) -> tuple[Any, An
     return cli.model, getattr(cli, "datamodule", None)
 
 
-def _check_param_groups(rt: Any, model: Any) -> None:
-    """Build the optimizer on the real model once, before the Trainer exists.
-
-    ``paramwise_cfg`` and ``constructor`` need the model's parameter names, so the Runtime can
-    check them only in ``configure_optimizers``, after the run log was opened in ``work_dir``.
-    Building here first makes a mistake there stop the run with ``work_dir`` untouched. Warnings
-    (a ``custom_keys`` entry matching nothing) are left to the real build, so they appear once.
-    """
-    wrapper = rt.cfg.get("optim_wrapper")
-    if wrapper is None or model is None:
-        return
-    from lightning.pytorch.utilities.model_helpers import is_overridden
-
-    if is_overridden("configure_optimizers", model):
-        return  # the module builds its own optimizers
-    import warnings
-
-    from .optim import build_optimizer
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        build_optimizer(model, wrapper)
-
-
 def _default_fix(err: ConfigError) -> str | None:
     """A ``fix:`` line for an error raised without one, from its candidates or expectation."""
     if err.candidates:
@@ -239,8 +215,6 @@ def _run_config(inv: Invocation, cfg: Any, Runtime: type) -> int:  # noqa: N803 
         return 0
     model, datamodule = _instantiate(sections, need_model=True)
     ckpt_path = sections.get("ckpt_path")
-    if sub in ("fit", "validate", "test"):
-        _check_param_groups(rt, model)
     if sub == "fit":
         saved = _resolved_config_path(cfg, rt.ctx.work_dir)
         callbacks = list(trainer_overrides.pop("callbacks", None) or []) + [_save_config_callback(cfg, saved)]

@@ -221,7 +221,7 @@ class Registry:
             raise ConfigError(
                 f"expected a dict with a 'type' key, got {type(cfg).__name__}",
                 path=path,
-                fix=f"write it as dict(type='...', ...)",
+                fix="write it as dict(type='...', ...)",
             )
         args = dict(cfg)
         if default_args:

@@ -341,7 +341,29 @@ class Runtime:
             module.runtime = self
         return module
 
+    def _check_param_groups(self, module: pl.LightningModule) -> None:
+        """Build the optimizer on the real model once, before the Trainer exists.
+
+        ``paramwise_cfg`` and ``constructor`` need the model's parameter names, which the up-front
+        check of ``__init__`` does not have; building here makes a mistake there stop the run
+        before anything is written to ``work_dir``. Modules with their own
+        ``configure_optimizers`` are left alone. Warnings are left to the real build (once).
+        """
+        from lightning.pytorch.utilities.model_helpers import is_overridden
+
+        wrapper = self.cfg.get("optim_wrapper")
+        if wrapper is None or is_overridden("configure_optimizers", module):
+            return
+        import warnings
+
+        from .optim import build_optimizer
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            build_optimizer(module, wrapper)
+
     def _prepare(self, module: pl.LightningModule, dataloaders: list[Any]) -> tuple[Any, dict[str, Any]]:
+        self._check_param_groups(module)  # before attach(), which installs configure_optimizers
         self.attach(module)
         overrides: dict[str, Any] = {}
         if any(has_mmengine_sampler(dl) for dl in dataloaders if dl is not None):

@@ -11,12 +11,10 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .context import RunContext
 from .errors import ConfigError
 
 __all__ = [
