@@ -58,12 +58,8 @@ class LRCurves:
 
 
 def _total_iters(rt: Any, epoch_length: int | None) -> int | None:
-    loop = rt.train_loop
-    if loop is None:
-        return None
-    if not loop.by_epoch:
-        return int(loop.max_iters)
-    return int(loop.max_epochs) * epoch_length if epoch_length else None
+    """Training iterations of the run (``None`` when an epoch loop's length is unknown)."""
+    return rt._schedule_bounds(epoch_length)["max_iters"]
 
 
 def _boundaries(stack: Any, epoch_length: int | None, total: int) -> list[tuple[int, str]]:
