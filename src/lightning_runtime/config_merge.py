@@ -71,13 +71,23 @@ def merge_into(a: Mapping[Any, Any], b: Any, allow_list_keys: bool = False,
     """
     b = b.copy()
     for key, value in list(a.items()):
-        if allow_list_keys and isinstance(key, str) and key.isdigit() and isinstance(b, list):
-            index = int(key)
-            if index >= len(b):
+        if allow_list_keys and isinstance(b, list):
+            # list items by index, negative ones counted from the end as in Python (-1: the last)
+            text = key if isinstance(key, str) else ""
+            if not (text.isdigit() or (text[:1] == "-" and text[1:].isdigit())):
+                raise ConfigError(
+                    f"{key!r} is not an index: this value is a list of {len(b)} item(s)",
+                    path=format_path([*path, str(key)]),
+                    fix=f"address list items by index, e.g. {format_path([*path, 0])} as "
+                        f"{'.'.join(str(p) for p in (*path, 0))}=...")
+            index = int(text)
+            if not -len(b) <= index < len(b):
                 raise ConfigError(
                     f"index {index} is out of range: the list has {len(b)} item(s)",
                     path=format_path([*path, index]),
-                    fix=f"use an index from 0 to {len(b) - 1}")
+                    fix=f"use an index from 0 to {len(b) - 1} (or -1 to -{len(b)} from the end)"
+                    if b else "the list is empty: set the whole list instead")
+            index %= len(b)
             if isinstance(value, Mapping) and isinstance(b[index], (dict, list)):
                 b[index] = merge_into(value, b[index], allow_list_keys, (*path, index))
             else:
