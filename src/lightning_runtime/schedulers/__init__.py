@@ -10,10 +10,30 @@ drives the stack in a Trainer is ``lightning_runtime.callbacks.ParamSchedulerHoo
 
 from __future__ import annotations
 
-from . import names as _names
 from .base import INF, ParamScheduler, Vec, like, scale, toward
 from .build import build_scheduler
-from .names import *  # noqa: F401,F403  (LinearLR, PolyMomentum, ... generated per rule)
+from .names import (
+    ConstantLR,
+    ConstantMomentum,
+    CosineAnnealingLR,
+    CosineAnnealingMomentum,
+    CosineRestartLR,
+    CosineRestartMomentum,
+    ExponentialLR,
+    ExponentialMomentum,
+    LinearLR,
+    LinearMomentum,
+    MultiStepLR,
+    MultiStepMomentum,
+    OneCycleLR,
+    PolyLR,
+    PolyLRRatio,
+    PolyMomentum,
+    ReduceOnPlateauLR,
+    ReduceOnPlateauMomentum,
+    StepLR,
+    StepMomentum,
+)
 from .plateau import ReduceOnPlateauParamScheduler
 from .stack import ParamSchedulerStack
 from .zoo import (
@@ -39,5 +59,34 @@ __all__ = [
     "toward",
     "build_scheduler",
     "PolyRatioParamScheduler",
-    *(n for n in _names.__all__ if n not in ("GENERIC", "fixed_param_variant")),
+    "ConstantParamScheduler",
+    "LinearParamScheduler",
+    "StepParamScheduler",
+    "MultiStepParamScheduler",
+    "ExponentialParamScheduler",
+    "PolyParamScheduler",
+    "CosineAnnealingParamScheduler",
+    "CosineRestartParamScheduler",
+    "OneCycleParamScheduler",
+    "ReduceOnPlateauParamScheduler",
+    "ConstantLR",
+    "ConstantMomentum",
+    "CosineAnnealingLR",
+    "CosineAnnealingMomentum",
+    "CosineRestartLR",
+    "CosineRestartMomentum",
+    "ExponentialLR",
+    "ExponentialMomentum",
+    "LinearLR",
+    "LinearMomentum",
+    "MultiStepLR",
+    "MultiStepMomentum",
+    "OneCycleLR",
+    "PolyLR",
+    "PolyLRRatio",
+    "PolyMomentum",
+    "ReduceOnPlateauLR",
+    "ReduceOnPlateauMomentum",
+    "StepLR",
+    "StepMomentum",
 ]
