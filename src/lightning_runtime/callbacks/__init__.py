@@ -1,40 +1,43 @@
-"""Lightning callbacks that stand in for MMEngine's hooks.
+"""Lightning callbacks that stand in for MMEngine's hooks, one module per hook.
 
 Importing this package registers every callback in ``lightning_runtime.registry.HOOKS`` under its
 MMEngine hook name (``'CheckpointHook'``, ``'LoggerHook'``, ...).
+
+Example:
+    >>> import lightning.pytorch as pl
+    >>> from lightning_runtime.callbacks import IterTimerHook, LoggerHook, ParamSchedulerHook
+    >>> trainer = pl.Trainer(callbacks=[IterTimerHook(), LoggerHook(interval=50), ParamSchedulerHook()])
 """
 
 from __future__ import annotations
 
-import importlib
+from .check_invalid_loss import CheckInvalidLossHook
+from .checkpoint import CheckpointHook
+from .early_stopping import EarlyStoppingHook
+from .ema import EMAHook
+from .empty_cache import EmptyCacheHook
+from .logger import LoggerHook
+from .param_scheduler import ParamSchedulerHook
+from .runtime_info import RuntimeInfoHook
+from .sampler_seed import DistSamplerSeedHook
+from .sync_buffers import SyncBuffersHook
+from .timer import IterTimerHook
+from .visualization import SegVisualizationHook, VisualizationProtocolError, draw_sem_seg, random_palette
 
-__all__: list[str] = []
-
-# One module per hook. Modules still being written are skipped; each module lists its public
-# names in its own __all__, which is re-exported here.
-_MODULES = (
-    "runtime_info",
-    "timer",
-    "logger",
-    "param_scheduler",
-    "checkpoint",
-    "sampler_seed",
-    "visualization",
-    "ema",
-    "early_stopping",
-    "empty_cache",
-    "sync_buffers",
-    "check_invalid_loss",
-)
-
-for _name in _MODULES:
-    _full = f"{__name__}.{_name}"
-    try:
-        _mod = importlib.import_module(_full)
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _full:
-            raise
-        continue
-    for _public in getattr(_mod, "__all__", ()):
-        globals()[_public] = getattr(_mod, _public)
-        __all__.append(_public)
+__all__ = [
+    "CheckInvalidLossHook",
+    "CheckpointHook",
+    "DistSamplerSeedHook",
+    "EMAHook",
+    "EarlyStoppingHook",
+    "EmptyCacheHook",
+    "IterTimerHook",
+    "LoggerHook",
+    "ParamSchedulerHook",
+    "RuntimeInfoHook",
+    "SegVisualizationHook",
+    "SyncBuffersHook",
+    "VisualizationProtocolError",
+    "draw_sem_seg",
+    "random_palette",
+]
