@@ -130,7 +130,7 @@ def test_bind_context_reaches_wrapped_hook(tmp_path):
         (dict(custom_hooks=[dict(type="ProfilerHook")]), "custom_hooks[0].type", "profiler"),
         (dict(custom_hooks=[dict(type="EMAHook", ema_type="StochasticWeightAverage")]), "custom_hooks[0].ema_type", "StochasticWeightAveraging"),
         (dict(custom_hooks=[dict(type="EarlyStoppingHook", monitor="foo")]), "custom_hooks[0].rule", "rule="),
-        (dict(custom_hooks=[dict(type="collections.OrderedDict")]), "custom_hooks[0].type", "neither"),
+        (dict(custom_hooks=[dict(type="collections.OrderedDict")]), "custom_hooks[0].type", "not a hook class"),
         (dict(custom_hooks=dict(type="IterTimerHook")), "custom_hooks", "list"),
     ],
 )

@@ -76,6 +76,26 @@ def sort_by_priority(callbacks: Sequence[Any]) -> list[Any]:
     return ordered
 
 
+def _refuse_model_checkpoint(cls: Any, path: str) -> None:
+    """Lightning's ModelCheckpoint cannot be a hook: the CheckpointHook owns checkpointing here.
+
+    The runtime builds the Trainer with ``enable_checkpointing=False`` (checkpoints are
+    ``default_hooks.checkpoint``'s, with MMEngine's names, ``last_checkpoint`` and resume), so a
+    ModelCheckpoint among the hooks would only fail later inside ``L.Trainer``.
+    """
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    if isinstance(cls, type) and issubclass(cls, ModelCheckpoint):
+        raise ConfigError(
+            f"Lightning's {cls.__name__} cannot be used as a hook: checkpoints are written by "
+            "default_hooks.checkpoint (CheckpointHook), which resume and last_checkpoint rely on",
+            path=path,
+            fix="configure default_hooks.checkpoint = dict(type='CheckpointHook', interval=..., "
+            "max_keep_ckpts=..., save_best='mIoU', rule='greater') instead and remove this entry; from Python, "
+            "pass ModelCheckpoint(...) to Runtime.fit(..., callbacks=[...], enable_checkpointing=True)",
+        )
+
+
 def build_hook(entry: Any, path: str) -> Callback:
     """Build one ``default_hooks`` / ``custom_hooks`` entry into a Lightning callback.
 
@@ -104,7 +124,8 @@ def build_hook(entry: Any, path: str) -> Callback:
     if cls is None and isinstance(type_name, str) and type_name.rpartition(".")[2] in _UNMAPPED:
         short = type_name.rpartition(".")[2]
         raise ConfigError(f"hook type {short!r} has no Lightning counterpart here", path=f"{path}.type", fix=_UNMAPPED[short])
-    cls = HOOKS.resolve(type_name, path=f"{path}.type")
+    cls = HOOKS.resolve(type_name, path=f"{path}.type")  # a hook/Callback class or registered builder
+    _refuse_model_checkpoint(cls, f"{path}.type")
     args["type"] = cls
     if isinstance(cls, type) and issubclass(cls, Callback):
         obj = HOOKS.build(args, path=path)

@@ -20,7 +20,6 @@ parameters and biases, ``base_wd`` otherwise, exactly as MMSeg does, quirks incl
 
 from __future__ import annotations
 
-import importlib
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -88,21 +87,18 @@ def _fixed_stage_id(var_name: str, max_stage_id: int) -> int:
 
 
 def _import_callable(spec: Any, path: str) -> Callable[[str, int], int]:
-    if callable(spec):
-        return spec
-    if isinstance(spec, str) and "." in spec:
-        module_name, _, attr = spec.rpartition(".")
-        try:
-            obj = getattr(importlib.import_module(module_name), attr, None)
-        except ImportError as exc:
-            raise ConfigError(f"cannot import {spec!r}: {exc}", path=path,
-                              fix="give an importable dotted path (module.function) or a callable") from exc
-        if callable(obj):
-            return obj
-    raise ConfigError(
-        f"must be a function fn(name, num_layers) -> int or its dotted path, got {spec!r}",
-        path=path,
-        fix="e.g. layer_id_fn='my_pkg.layer_ids.get_layer_id'",
+    """``layer_id_fn``: a callable, or the dotted path of the user's own ``fn(name, num_layers) -> int``.
+
+    Functions of the standard library or installed packages (``shutil.rmtree``, ``torch.save``),
+    builtins and classes are refused before anything is called (see
+    :func:`~lightning_runtime.registry.resolve_function`); this module's own layer-id rules are allowed.
+    """
+    from ..registry import resolve_function
+
+    return resolve_function(
+        spec, path=path, what="fn(name, num_layers) -> int", nargs=2,
+        allowed=(get_layer_id_for_convnext, get_stage_id_for_convnext, get_layer_id_for_vit),
+        example="my_pkg.layer_ids.get_layer_id",
     )
 
 
@@ -166,6 +162,8 @@ class LearningRateDecayOptimizerConstructor(DefaultOptimWrapperConstructor):
                 candidates=did_you_mean(str(decay_type), ["layer_wise", "stage_wise"]),
                 fix="write decay_type='layer_wise' (the default) or 'stage_wise'",
             )
+        if cfg.get("layer_id_fn") is not None:  # resolved (never called) up front
+            _import_callable(cfg["layer_id_fn"], "paramwise_cfg.layer_id_fn")
         if self.base_lr is None:
             raise ConfigError("layer decay needs a base lr", path="optimizer.lr", fix="add lr=... to the optimizer")
         if self.base_wd is None:

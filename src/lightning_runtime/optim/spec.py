@@ -383,6 +383,12 @@ def parse_optim_wrapper(cfg: Mapping[str, Any], *, path: str = "optim_wrapper") 
     if constructor is not None and not isinstance(constructor, str) and not callable(constructor):
         raise ConfigError(f"must be a constructor name or class, got {constructor!r}", path=f"{path}.constructor",
                           fix="write e.g. constructor='LearningRateDecayOptimizerConstructor' or leave it out")
+    if constructor is not None:
+        # Checked here, once, so that Runtime(cfg) refuses a constructor that is not one (a function
+        # such as 'os.system', a class such as 'builtins.dict') before anything is built or called.
+        from ..registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+        OPTIM_WRAPPER_CONSTRUCTORS.resolve(constructor, path=f"{path}.constructor")
     use_fsdp = cfg.get("use_fsdp", False)
     if not isinstance(use_fsdp, bool):
         raise ConfigError(f"must be True or False, got {use_fsdp!r}", path=f"{path}.use_fsdp",
