@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli_args import USAGE, Invocation, parse_invocation
-from .errors import ConfigError, locate_error
+from .errors import ConfigError, did_you_mean, locate_error
 
 __all__ = ["main", "load_merged", "split_lightning_sections", "RuntimeCLI"]
 
@@ -48,11 +48,57 @@ def load_merged(configs: list[str], overrides: list[str]) -> Any:
     return cfg
 
 
+def _kinds() -> dict[str, Any]:
+    """What each class-valued Lightning setting accepts (base classes by dotted name)."""
+    from .registry import Kind
+
+    return {
+        "model": Kind("a LightningModule subclass", bases=("lightning.pytorch.core.module.LightningModule",)),
+        "data": Kind("a LightningDataModule subclass", bases=("lightning.pytorch.core.datamodule.LightningDataModule",)),
+        "callbacks": Kind("a lightning.pytorch Callback subclass", bases=("lightning.pytorch.callbacks.callback.Callback",)),
+        "logger": Kind("a lightning.pytorch Logger subclass", bases=("lightning.pytorch.loggers.logger.Logger",)),
+        "plugins": Kind(
+            "a Lightning plugin class (Precision, CheckpointIO, ClusterEnvironment or LayerSync subclass)",
+            bases=("lightning.pytorch.plugins.precision.precision.Precision",
+                   "lightning.fabric.plugins.io.checkpoint_io.CheckpointIO",
+                   "lightning.fabric.plugins.environments.cluster_environment.ClusterEnvironment",
+                   "lightning.pytorch.plugins.layer_sync.LayerSync"),
+        ),
+        "strategy": Kind("a lightning.pytorch Strategy subclass", bases=("lightning.pytorch.strategies.strategy.Strategy",)),
+        "accelerator": Kind("a lightning.pytorch Accelerator subclass",
+                            bases=("lightning.pytorch.accelerators.accelerator.Accelerator",)),
+        "profiler": Kind("a lightning.pytorch Profiler subclass", bases=("lightning.pytorch.profilers.profiler.Profiler",)),
+    }
+
+
+def _checked_class(class_path: Any, section: str, *, required: bool) -> Any:
+    """The class ``class_path`` names, checked against the section's kind; nothing is called.
+
+    ``None`` when it is not importable and not ``required`` (jsonargparse then reports it, or
+    resolves a short name among the subclasses it knows).
+    """
+    from .registry import Kind, import_object, resolve_class
+
+    key = section.split(".")[-1].split("[")[0]
+    kind: Kind = _kinds()[key]
+    path = f"{section}.class_path"
+    if not isinstance(class_path, str) or not class_path:
+        raise ConfigError(f"class_path must be a dotted class name, got {class_path!r}"[:300], path=path,
+                          expected=kind.description, fix="write class_path='my_pkg.module.ClassName'")
+    if "." not in class_path and not required:
+        return None
+    if not required and import_object(class_path, path=path) is None:
+        return None
+    return resolve_class(class_path, kind, path=path, what="class_path")
+
+
 def _class_spec(value: Any, section: str) -> dict[str, Any] | None:
     """``model``/``data`` in LightningCLI form, or ``dict(type='pkg.Class', ...)`` converted to it.
 
     Returns ``None`` when the section is not a Lightning class spec (e.g. an MMSeg
     ``model=dict(type='EncoderDecoder', ...)``, which stays in the config for the user's module).
+    A dotted ``class_path`` must name a LightningModule (``model``) or LightningDataModule
+    (``data``) subclass: anything else (``'os.system'``) is refused before jsonargparse sees it.
     """
     if not isinstance(value, Mapping):
         return None
@@ -61,12 +107,20 @@ def _class_spec(value: Any, section: str) -> dict[str, Any] | None:
         if extra:
             raise ConfigError(f"unexpected keys {sorted(extra)} next to class_path", path=section,
                               fix="put constructor arguments under init_args")
-        return {"class_path": value["class_path"], "init_args": dict(value.get("init_args") or {})}
+        init_args = value.get("init_args") or {}
+        if not isinstance(init_args, Mapping):
+            raise ConfigError(f"init_args must be a dict, got {type(init_args).__name__}", path=f"{section}.init_args",
+                              fix="write init_args=dict(name=value, ...)")
+        _checked_class(value["class_path"], section, required=False)
+        return {"class_path": value["class_path"], "init_args": dict(init_args)}
     type_ = value.get("type")
     if isinstance(type_, str) and type_.count(".") >= 1:
-        from .registry import _import_object
+        from .registry import import_object
 
-        obj = _import_object(type_)
+        try:
+            obj = import_object(type_)
+        except ConfigError:  # a module that fails to import: not a Lightning class spec
+            return None
         import lightning.pytorch as pl
 
         base = pl.LightningModule if section == "model" else pl.LightningDataModule
@@ -76,11 +130,129 @@ def _class_spec(value: Any, section: str) -> dict[str, Any] | None:
     return None
 
 
+#: ``trainer:`` settings that take objects; from a config they are ``dict(class_path=..., init_args=...)``.
+_TRAINER_OBJECTS = ("callbacks", "logger", "plugins", "strategy", "accelerator", "profiler")
+_PROFILER_NAMES = ("simple", "advanced", "pytorch", "xla")
+
+
+def _trainer_names(key: str) -> tuple[str, ...]:
+    """The strings Lightning accepts for ``trainer.<key>`` (names only: Lightning never imports them)."""
+    if key == "strategy":
+        from lightning.pytorch.strategies import StrategyRegistry
+
+        return ("auto", *StrategyRegistry.available_strategies())
+    if key == "accelerator":
+        from lightning.pytorch.accelerators import AcceleratorRegistry
+
+        return ("auto", "gpu", *sorted(AcceleratorRegistry.available_accelerators()))
+    if key == "profiler":
+        return _PROFILER_NAMES
+    return ()
+
+
+def _trainer_items(trainer: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
+    """``(key, config path, entry)`` for each object-valued entry of the ``trainer`` section."""
+    out = []
+    for key in _TRAINER_OBJECTS:
+        if key not in trainer or trainer[key] is None:
+            continue
+        value = trainer[key]
+        if key in ("callbacks", "logger", "plugins") and isinstance(value, (list, tuple)):
+            out.extend((key, f"trainer.{key}[{i}]", item) for i, item in enumerate(value))
+        else:
+            out.append((key, f"trainer.{key}", value))
+    return out
+
+
+def _check_trainer_section(trainer: Mapping[str, Any]) -> None:
+    """Refuse ``trainer`` entries that would name code: each class is resolved and checked, nothing called.
+
+    ``callbacks``/``logger``/``plugins``/``strategy``/``accelerator``/``profiler`` take, from a
+    config, ``dict(class_path='pkg.Class', init_args=dict(...))`` of the right Lightning kind, or
+    (``strategy``/``accelerator``/``profiler``) one of Lightning's names; ``logger`` also a bool.
+    """
+    from .registry import check_kwargs
+
+    for key, path, item in _trainer_items(trainer):
+        if isinstance(item, bool) and key == "logger":
+            continue
+        if isinstance(item, str):
+            names = _trainer_names(key)
+            if item in names:
+                continue
+            expected = f"one of: {', '.join(names)}" if names else None
+            raise ConfigError(
+                f"{item!r} is not a Lightning {key} name"[:300], path=path,
+                candidates=did_you_mean(item, names) if names else [],
+                expected=expected or f"dict(class_path=..., init_args=...) naming {_kinds()[key].description}",
+                fix=f"write {path} = dict(class_path='lightning.pytorch....ClassName', init_args=dict(...))"
+                if not names else "use one of the names above, or dict(class_path=..., init_args=...)",
+            )
+        if not isinstance(item, Mapping) and _kinds()[key].accepts(type(item)):
+            continue  # an object built in Python, passed through
+        if not isinstance(item, Mapping) or "class_path" not in item:
+            raise ConfigError(
+                f"expected dict(class_path=..., init_args=...), got {type(item).__name__} {item!r}"[:300], path=path,
+                expected=_kinds()[key].description,
+                fix=f"write {path} = dict(class_path='pkg.module.ClassName', init_args=dict(...))",
+            )
+        extra = set(item) - {"class_path", "init_args"}
+        if extra:
+            raise ConfigError(f"unexpected keys {sorted(extra)} next to class_path", path=path,
+                              fix="put constructor arguments under init_args")
+        cls = _checked_class(item["class_path"], path, required=True)
+        init_args = item.get("init_args") or {}
+        if not isinstance(init_args, Mapping):
+            raise ConfigError(f"init_args must be a dict, got {type(init_args).__name__}", path=f"{path}.init_args",
+                              fix="write init_args=dict(name=value, ...)")
+        check_kwargs(cls, init_args, path=f"{path}.init_args")
+        from lightning.pytorch.callbacks import ModelCheckpoint
+
+        if issubclass(cls, ModelCheckpoint) and not trainer.get("enable_checkpointing"):
+            raise ConfigError(
+                f"Lightning's {cls.__name__} needs trainer.enable_checkpointing=True (the runtime turns it off: "
+                "checkpoints are default_hooks.checkpoint's)",
+                path=f"{path}.class_path",
+                fix="add trainer.enable_checkpointing=True, or configure default_hooks.checkpoint instead",
+            )
+
+
+def _build_trainer_objects(trainer: dict[str, Any]) -> dict[str, Any]:
+    """``trainer`` with each ``dict(class_path=..., init_args=...)`` entry instantiated (after checking)."""
+    from .registry import resolve_class
+
+    def build(key: str, path: str, item: Any) -> Any:
+        if not (isinstance(item, Mapping) and "class_path" in item):
+            return item
+        cls = resolve_class(item["class_path"], _kinds()[key], path=f"{path}.class_path", what="class_path")
+        args = dict(item.get("init_args") or {})
+        try:
+            return cls(**args)
+        except ConfigError as err:
+            raise err.with_location(path=path)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{cls.__name__}(...) failed: {exc}", path=f"{path}.init_args",
+                              fix=f"check the arguments of {cls.__name__}") from exc
+
+    out = dict(trainer)
+    for key in _TRAINER_OBJECTS:
+        value = out.get(key)
+        if value is None:
+            continue
+        if key in ("callbacks", "logger", "plugins") and isinstance(value, (list, tuple)):
+            out[key] = [build(key, f"trainer.{key}[{i}]", v) for i, v in enumerate(value)]
+        else:
+            out[key] = build(key, f"trainer.{key}", value)
+    return out
+
+
 def split_lightning_sections(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split the config into (LightningCLI sections, trainer overrides).
 
     ``model``/``data`` become LightningCLI class specs when they are written as such;
     ``trainer`` is a dict of extra ``L.Trainer`` arguments that win over the translated ones.
+    Every class they name is resolved and checked against its kind here, before anything is
+    built (see :func:`_check_trainer_section`).
     """
     sections: dict[str, Any] = {}
     for name in ("model", "data"):
@@ -90,10 +262,12 @@ def split_lightning_sections(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], di
     trainer = cfg.get("trainer") or {}
     if not isinstance(trainer, Mapping):
         raise ConfigError("must be a dict of Trainer arguments", path="trainer", fix="write trainer: {max_epochs: 1}")
+    trainer = dict(copy.deepcopy(dict(trainer)))
+    _check_trainer_section(trainer)
     for key in ("ckpt_path", "seed_everything"):
         if key in cfg:
             sections[key] = cfg[key]
-    return sections, dict(copy.deepcopy(dict(trainer)))
+    return sections, trainer
 
 
 def _runtime_cli_class() -> type:
@@ -108,6 +282,26 @@ def _runtime_cli_class() -> type:
             return None
 
     return RuntimeCLI
+
+
+def _raise_inner_config_error(exc: BaseException) -> None:
+    """Re-raise a ConfigError that a model/data ``__init__`` raised and jsonargparse wrapped.
+
+    Its path is made relative to the config (``model.init_args.val_evaluator.type``).
+    """
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ConfigError):
+            section = "data" if 'key "data"' in str(exc) else "model"
+            prefix = f"{section}.init_args"
+            if cur.path and not cur.path.startswith((f"{section}.", "model.", "data.")):
+                cur.path = f"{prefix}.{cur.path}"
+            elif not cur.path:
+                cur.path = prefix
+            raise cur from None
+        cur = cur.__cause__ or cur.__context__
 
 
 def RuntimeCLI(sections: Mapping[str, Any]) -> Any:  # noqa: N802 - reads like the class it builds
@@ -131,9 +325,11 @@ def RuntimeCLI(sections: Mapping[str, Any]) -> Any:  # noqa: N802 - reads like t
             parser_kwargs={"exit_on_error": False},
         )
     except SystemExit as exc:  # jsonargparse reports its own errors by exiting
+        _raise_inner_config_error(exc)
         raise ConfigError("model/data sections could not be instantiated", path="model",
                           fix="check class_path and init_args against the class signature") from exc
     except Exception as exc:  # noqa: BLE001 - jsonargparse raises its own ArgumentError types
+        _raise_inner_config_error(exc)
         if type(exc).__name__ in ("ArgumentError", "ParserError"):
             raise ConfigError(str(exc).splitlines()[0], path="model/data",
                               fix="check class_path and init_args against the class signature") from exc
@@ -214,6 +410,7 @@ def _run_config(inv: Invocation, cfg: Any, Runtime: type) -> int:  # noqa: N803 
             print(f"\nlearning-rate plot written to {plot_lr(rt, inv.plot, model)}")
         return 0
     model, datamodule = _instantiate(sections, need_model=True)
+    trainer_overrides = _build_trainer_objects(trainer_overrides)
     ckpt_path = sections.get("ckpt_path")
     if sub == "fit":
         saved = _resolved_config_path(cfg, rt.ctx.work_dir)

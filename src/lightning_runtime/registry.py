@@ -550,7 +550,7 @@ def _is_library_module(module_name: str) -> bool:
 
 
 def resolve_function(
-    spec: Any, *, path: str, what: str, nargs: int, allowed: Iterable[Callable[..., Any]] = (), example: str = ""
+    spec: Any, *, path: str, what: str, nargs: int | None = None, allowed: Iterable[Callable[..., Any]] = (), example: str = ""
 ) -> Callable[..., Any]:
     """Resolve a dotted path to a user's own function for a function-valued setting (``layer_id_fn``).
 
@@ -564,7 +564,7 @@ def resolve_function(
         spec: A callable or ``'pkg.module.function'``.
         path: Config path for messages.
         what: What the function computes, for messages (``'fn(name, num_layers) -> int'``).
-        nargs: How many positional arguments it is called with.
+        nargs: How many positional arguments it is called with (``None``: not checked).
         allowed: Library functions accepted anyway (the package's own layer-id rules).
         example: A valid dotted path for the fix line.
 
@@ -592,7 +592,8 @@ def resolve_function(
         reason = f"is {describe_object(obj)} from the standard library or an installed package, not your own code"
     else:
         try:
-            inspect.signature(obj).bind(*range(nargs))
+            if nargs is not None:
+                inspect.signature(obj).bind(*range(nargs))
         except TypeError:
             reason = f"is {describe_object(obj)}, which cannot be called with {nargs} positional arguments"
         else:

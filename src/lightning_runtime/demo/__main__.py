@@ -62,11 +62,12 @@ def instantiate(section: Any, path: str) -> Any:
     unknown = sorted(set(section) - {"class_path", "init_args"})
     if unknown:
         raise ConfigError(f"unknown key(s) {unknown}", path=path, expected="class_path, init_args")
-    module_name, _, attr = str(section["class_path"]).rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigError(f"cannot import {section['class_path']!r}: {exc}", path=f"{path}.class_path") from exc
+    from ..registry import Kind, resolve_class
+
+    base = "lightning.pytorch.core.module.LightningModule" if path == "model" else \
+        "lightning.pytorch.core.datamodule.LightningDataModule"
+    kind = Kind(f"a {base.rpartition('.')[2]} subclass", bases=(base,))
+    cls = resolve_class(section["class_path"], kind, path=f"{path}.class_path", what="class_path")  # nothing called
     init_args = dict(section.get("init_args") or {})
     try:
         return cls(**init_args)

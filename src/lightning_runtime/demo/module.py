@@ -36,7 +36,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -64,14 +63,18 @@ DEFAULT_EVALUATOR: dict[str, Any] = {"type": "IoUMetric", "iou_metrics": ["mIoU"
 def _factory(arch: str) -> Callable[..., nn.Module]:
     if arch in ARCHS:
         return ARCHS[arch]
-    if "." in arch:
-        module_name, _, attr = arch.rpartition(".")
-        try:
-            obj = getattr(importlib.import_module(module_name), attr, None)
-        except ImportError as exc:
-            raise ConfigError(f"cannot import {arch!r}: {exc}", path="model.init_args.arch") from exc
-        if callable(obj):
-            return obj
+    if isinstance(arch, str) and "." in arch:
+        # A dotted path: an nn.Module subclass, or the user's own factory function (never a library
+        # function such as 'os.system'); checked before anything is called.
+        from ..registry import Kind, import_object, resolve_class, resolve_function
+
+        obj = import_object(arch, path="model.init_args.arch")
+        if isinstance(obj, type):
+            return resolve_class(obj, Kind("an nn.Module subclass", bases=("torch.nn.modules.module.Module",)),
+                                 path="model.init_args.arch", what="arch")
+        if obj is not None:
+            return resolve_function(arch, path="model.init_args.arch", what="factory(num_classes, **arch_args)",
+                                    example="my_pkg.models.build_segmentor")
     raise ConfigError(
         f"unknown arch {arch!r}",
         path="model.init_args.arch",
