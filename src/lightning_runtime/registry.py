@@ -535,12 +535,14 @@ def _library_dirs() -> tuple[str, ...]:
 
 
 def _is_library_module(module_name: str) -> bool:
-    """``True`` for the standard library, builtins and modules installed in site-packages."""
+    """``True`` for the standard library, builtins, this package and modules installed in site-packages."""
     import os
     import sys
 
     top = module_name.partition(".")[0]
     if top in sys.builtin_module_names or top in getattr(sys, "stdlib_module_names", ()):
+        return True
+    if top == __name__.partition(".")[0]:  # this package, however it is installed (editable or not)
         return True
     module = sys.modules.get(module_name)
     filename = getattr(module, "__file__", None)
@@ -586,10 +588,10 @@ def resolve_function(
     module_name = spec.rpartition(".")[0]
     if not inspect.isfunction(obj):
         reason = f"is {describe_object(obj)}, not a Python function"
+    elif _is_library_module(module_name) or _is_library_module(str(obj.__module__)):
+        reason = f"is {describe_object(obj)} from the standard library or an installed package, not your own code"
     elif obj.__module__ != module_name:
         reason = f"is {describe_object(obj)}, defined in {obj.__module__}, not in {module_name}"
-    elif _is_library_module(module_name):
-        reason = f"is {describe_object(obj)} from the standard library or an installed package, not your own code"
     else:
         try:
             if nargs is not None:
