@@ -197,10 +197,11 @@ def test_val_evaluator_refuses_os_system(trap: Trap) -> None:
     from lightning_runtime.evaluation import build_evaluator
 
     for danger in ("os.system", "subprocess.run", "torch.save"):
-        _refused(trap, lambda: build_evaluator(trap.danger(danger), path="val_evaluator", num_classes=2),
+        bad = trap.danger(danger)
+        _refused(trap, lambda bad=bad: build_evaluator(bad, path="val_evaluator", num_classes=2),
                  "val_evaluator.type", "torchmetrics.Metric")
-        _refused(trap, lambda: build_evaluator([dict(type="IoUMetric"), trap.danger(danger)], path="test_evaluator",
-                                               num_classes=2), "test_evaluator[1].type")
+        _refused(trap, lambda bad=bad: build_evaluator([dict(type="IoUMetric"), bad], path="test_evaluator",
+                                                       num_classes=2), "test_evaluator[1].type")
 
 
 def test_lightning_model_checkpoint_as_a_hook_is_refused_up_front(tmp_path: Path) -> None:
@@ -380,7 +381,7 @@ def test_cli_refuses_with_exit_2_and_no_traceback(tmp_path: Path, trap: Trap, su
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ASSETS), os.environ.get("PYTHONPATH", "")]),
                PYTHONWARNINGS="ignore")
     proc = subprocess.run([str(CLI), sub, "--config", str(cfg), *extra], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert f"{path}:" in proc.stderr, proc.stderr

@@ -152,7 +152,7 @@ def _trainer_names(key: str) -> tuple[str, ...]:
 
 def _trainer_items(trainer: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
     """``(key, config path, entry)`` for each object-valued entry of the ``trainer`` section."""
-    out = []
+    out: list[tuple[str, str, Any]] = []
     for key in _TRAINER_OBJECTS:
         if key not in trainer or trainer[key] is None:
             continue

@@ -490,7 +490,7 @@ def import_modules(imports: Any, allow_failed_imports: Any = False, *, path: str
             path=f"{path}.imports",
             fix="write custom_imports = dict(imports=['my_pkg.hooks'], allow_failed_imports=False)",
         )
-    modules = []
+    modules: list[Any] = []
     for i, name in enumerate(names):
         item_path = f"{path}.imports[{i}]" if not isinstance(imports, str) else f"{path}.imports"
         if not isinstance(name, str) or not _is_module_name(name):
