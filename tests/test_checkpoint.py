@@ -135,9 +135,11 @@ def test_best_resaves_latest_regular_checkpoint_like_mmengine(tmp_path):
     fit(tmp_path, hook, model, max_steps=20, val_check_interval=5, check_val_every_n_epoch=None)
     assert hook.rules == {"loss": "less"}
     assert files(tmp_path) == ["best_loss_iter_20.pth", "iter_10.pth", "iter_20.pth", "last_checkpoint"]
+    # saved relative to the checkpoint directory (issue 13); the hook itself keeps the full path
     assert safe_load(tmp_path / "iter_20.pth")["callbacks"]["CheckpointHook"]["best_ckpt"] == {
-        "loss": str(tmp_path / "best_loss_iter_20.pth")
+        "loss": "best_loss_iter_20.pth"
     }
+    assert hook.best_ckpt == {"loss": str(tmp_path / "best_loss_iter_20.pth")}
 
 
 def test_several_best_metrics_and_epoch_names(tmp_path):

@@ -9,8 +9,11 @@ after the checkpoint it names is complete.
 
 Loading goes through ``torch.load(weights_only=True)``: tensors, containers and plain Python
 values only. A file that needs arbitrary unpickling (a pickled ``nn.Module``, a custom class) is
-refused with :class:`UnsafeCheckpointError`, which names the explicit opt-in ``weights_only=False``
-(for files you trust).
+refused with :class:`UnsafeCheckpointError`, which names the class the file wanted and the explicit
+opt-in ``weights_only=False`` (for files you trust). :func:`checkpoint_problem` says in words why a
+file cannot be used (missing, a directory, permission denied, empty, truncated or corrupt), and
+:func:`confined_path` is how file names stored *inside* a checkpoint are turned into paths: only
+names of files directly in the run's checkpoint directory are accepted.
 
 Example:
     >>> import torch, tempfile, os
@@ -27,7 +30,10 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import errno
 import pickle
+import re
+import stat
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -46,6 +52,9 @@ __all__ = [
     "atomic_save",
     "safe_load",
     "is_complete_checkpoint",
+    "checkpoint_problem",
+    "confined_path",
+    "unsafe_global_name",
     "LAST_CHECKPOINT_FILE",
     "TMP_MARK",
     "write_last_checkpoint",
@@ -62,7 +71,25 @@ TMP_MARK = ".tmp-"
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
-    """A checkpoint needs arbitrary unpickling, which ``weights_only=True`` refuses."""
+    """A checkpoint needs arbitrary unpickling, which ``weights_only=True`` refuses.
+
+    Attributes:
+        path: The file.
+        global_name: The class or function the file wanted to unpickle (``'pkg.mod.Class'``), or
+            ``None`` when torch's message does not name one.
+    """
+
+    path: str = ""
+    global_name: str | None = None
+
+
+_GLOBAL_RE = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def unsafe_global_name(message: str) -> str | None:
+    """The dotted name torch's ``weights_only`` refusal names (``GLOBAL __main__.Evil``), or ``None``."""
+    match = _GLOBAL_RE.search(message)
+    return match.group(1) if match else None
 
 
 class CorruptCheckpointError(RuntimeError):
@@ -141,6 +168,75 @@ def is_complete_checkpoint(path: str | os.PathLike[str]) -> bool:
         return False
 
 
+def checkpoint_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be used as a checkpoint, in words, or ``None`` when it is complete.
+
+    The answers: ``'does not exist'``, ``'is a directory, not a checkpoint file'``, ``'is not a
+    regular file'``, ``'cannot be read (permission denied)'``, ``'is empty'``, ``'is truncated or
+    corrupt'``. Nothing is unpickled (see :func:`is_complete_checkpoint`).
+    """
+    path = os.fspath(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "does not exist"
+    except PermissionError:
+        return "cannot be read (permission denied)"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a directory, not a checkpoint file"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        return "cannot be read (permission denied)"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if st.st_size == 0:
+        return "is empty"
+    return None if is_complete_checkpoint(path) else "is truncated or corrupt"
+
+
+def confined_path(name: Any, directory: str | os.PathLike[str]) -> str:
+    """The path of a file *named in checkpoint state*, when it is a plain file name in ``directory``.
+
+    Checkpoint state (``CheckpointHook``'s best file, files still to delete, the last checkpoint)
+    names files relative to the run's checkpoint directory. A name is accepted only when it is a
+    single path component (no ``/``, no ``..``, not hidden) and, once joined to ``directory`` and
+    every symlink resolved, still lies directly in ``directory``. An absolute path is accepted when
+    it names such a file (checkpoints written before names were stored relative).
+
+    Args:
+        name: The name found in the checkpoint.
+        directory: The run's checkpoint directory (``work_dir``, or ``out_dir/<work_dir name>``).
+
+    Returns:
+        The absolute path (``directory`` joined with the name; symlinks not resolved).
+
+    Raises:
+        ValueError: the name is not a string, is empty, hidden, escapes ``directory`` (``..``, an
+            absolute path elsewhere, a symlink resolving outside), or is ``last_checkpoint``.
+    """
+    if not isinstance(name, str) or not name or "\x00" in name:
+        raise ValueError(f"{name!r} is not a file name")
+    root = os.path.abspath(os.fspath(directory))
+    if os.path.isabs(name):
+        if os.path.dirname(os.path.normpath(name)) != root and os.path.dirname(os.path.realpath(name)) != os.path.realpath(root):
+            raise ValueError(f"{name!r} is outside {root}")
+        name = os.path.basename(os.path.normpath(name))
+    if name in (".", "..") or os.sep in name or (os.altsep and os.altsep in name) or name.startswith("."):
+        raise ValueError(f"{name!r} is not a plain file name in {root}")
+    if name == LAST_CHECKPOINT_FILE:
+        raise ValueError(f"{name!r} is the last_checkpoint pointer, not a checkpoint")
+    path = os.path.join(root, name)
+    if os.path.dirname(os.path.realpath(path)) != os.path.realpath(root):
+        raise ValueError(f"{path} is a symlink resolving outside {root}")
+    return path
+
+
 def safe_load(
     path: str | os.PathLike[str],
     *,
@@ -157,25 +253,34 @@ def safe_load(
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
+        IsADirectoryError: ``path`` is a directory.
+        PermissionError: ``path`` cannot be read (the message says "permission denied").
         UnsafeCheckpointError: the file needs arbitrary unpickling and ``weights_only`` is True.
         CorruptCheckpointError: the file is truncated or damaged.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a checkpoint file", path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint file not found: {path}")
     try:
         return torch.load(path, map_location=map_location, weights_only=weights_only)
     except pickle.UnpicklingError as exc:
         if weights_only and "weights_only" in str(exc):
-            raise UnsafeCheckpointError(
-                f"{path} cannot be loaded with torch.load(weights_only=True): it contains objects "
-                "other than tensors and plain Python values (first problem: "
-                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}). Refusing to run "
-                "arbitrary code from a checkpoint. If you trust this file, opt in explicitly with "
-                "weights_only=False (load_weights(..., weights_only=False) for load_from, "
-                "AtomicCheckpointIO(weights_only=False) for resume)."
-            ) from exc
+            name = unsafe_global_name(str(exc))
+            what = f"a pickled {name}" if name else "objects other than tensors and plain Python values"
+            err = UnsafeCheckpointError(
+                f"{path} cannot be loaded with torch.load(weights_only=True): it holds {what}, "
+                "and unpickling it could run arbitrary code. Refusing to load it. If you trust this "
+                "file, opt in explicitly with weights_only=False (load_weights(..., "
+                "weights_only=False) for load_from, AtomicCheckpointIO(weights_only=False) for "
+                "resume), or re-save its tensors as a plain dict."
+            )
+            err.path, err.global_name = path, name
+            raise err from exc
         raise CorruptCheckpointError(f"{path} is not a readable checkpoint: {exc}") from exc
+    except PermissionError as exc:
+        raise PermissionError(errno.EACCES, "cannot read (permission denied)", path) from exc
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
         if not is_complete_checkpoint(path):
             raise CorruptCheckpointError(
@@ -197,18 +302,25 @@ def read_last_checkpoint(work_dir: str | os.PathLike[str]) -> str | None:
     target = Path(work_dir) / LAST_CHECKPOINT_FILE
     try:
         text = target.read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError):  # missing, a directory, unreadable, not text
         return None
     return text or None
 
 
 def remove_stale_temp_files(directory: str | os.PathLike[str] | None) -> list[str]:
-    """Delete ``.<name>.tmp-*`` files left in ``directory`` by atomic writes a killed run never finished."""
+    """Delete ``.<name>.tmp-*`` files left in ``directory`` by atomic writes a killed run never finished.
+
+    Only regular files directly in ``directory`` (a symlink is not followed, a file that cannot be
+    removed is left and skipped).
+    """
     removed: list[str] = []
     if directory and os.path.isdir(directory):
         for entry in os.scandir(directory):
-            if entry.name.startswith(".") and TMP_MARK in entry.name and entry.is_file():
-                os.remove(entry.path)
+            if entry.name.startswith(".") and TMP_MARK in entry.name and entry.is_file(follow_symlinks=False):
+                try:
+                    os.remove(entry.path)
+                except OSError:
+                    continue
                 removed.append(entry.path)
     return removed
 

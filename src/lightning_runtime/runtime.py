@@ -60,9 +60,12 @@ from .runtime_precision import plan_precision
 from .runtime_support import (
     auto_scale_ratio,
     epoch_length_of,
+    check_checkpoint_hook_cfg,
+    check_checkpoint_path,
+    check_resumed_optimizer,
     has_mmengine_sampler,
-    load_weights_into,
-    resolve_checkpoints,
+    prepare_checkpoints,
+    work_dir_lock,
 )
 
 __all__ = ["Runtime"]
@@ -138,6 +141,7 @@ class Runtime:
         self.train_loop = parse_train_cfg(cfg.get("train_cfg"))
         self.val_fp16 = check_eval_cfg("val_cfg", cfg.get("val_cfg"))
         self.test_fp16 = check_eval_cfg("test_cfg", cfg.get("test_cfg"))
+        check_checkpoint_hook_cfg(cfg)  # filename_tmpl now, not at the first save (runtime_support)
         self.validate_enabled = cfg.get("val_cfg") is not None and not ("val_dataloader" in cfg and cfg["val_dataloader"] is None)
         # launcher / env_cfg / randomness / model_wrapper_cfg / sync_bn (seeding happens now, as
         # MMEngine seeds in Runner.__init__ before the model is built)
@@ -300,6 +304,7 @@ class Runtime:
             raise ConfigError("missing optim_wrapper", path="optim_wrapper",
                               fix="add optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))")
         optimizer = build_optimizer(module, self.cfg["optim_wrapper"])
+        check_resumed_optimizer(self.ctx, optimizer)  # the resume file's optimizer state fits (runtime_support)
         trainer = getattr(module, "_trainer", None)
         ratio = auto_scale_ratio(self.cfg.get("auto_scale_lr"), trainer)
         if ratio is not None:
@@ -387,24 +392,25 @@ class Runtime:
         ``resume=True`` with no checkpoint in ``work_dir`` yet starts fresh (as MMEngine).
         Returns the Trainer.
         """
-        resume_from, load_from = resolve_checkpoints(self.cfg.get("resume", False), self.cfg.get("load_from"),
-                                                     self.ctx.work_dir)
-        self.ctx.extra.update(resume_from=resume_from, load_from=load_from)
-        if load_from is not None:
-            load_weights_into(module, load_from)
+        # resume/load_from resolved, load_from applied, the resume file read and checked: before
+        # anything is written (runtime_support.prepare_checkpoints)
+        resume_from, load_from = prepare_checkpoints(self, module)
         module, overrides = self._prepare(module, [train_dataloaders, val_dataloaders])
         overrides.update(trainer_overrides)
         if self._data_control is not None:
             # use_distributed_sampler=False given by the caller: no sharding of the train sampler either
             self._data_control.shard = False if trainer_overrides.get("use_distributed_sampler") is False else None
         trainer = self.build_trainer(**overrides)
-        trainer.fit(module, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders,
-                    datamodule=datamodule, ckpt_path=resume_from)
+        with work_dir_lock(self.ctx.work_dir):  # one training run per work_dir
+            trainer.fit(module, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders,
+                        datamodule=datamodule, ckpt_path=resume_from)
         return trainer
 
     def validate(self, module: pl.LightningModule, dataloaders: Any = None, datamodule: Any = None,
                  ckpt_path: str | None = None, **trainer_overrides: Any) -> list[dict[str, float]]:
         """Run the validation loop once (``runner.val()``); returns Lightning's metric dicts."""
+        if ckpt_path not in (None, "best", "last", "hpc", "registry"):
+            check_checkpoint_path(ckpt_path, module, "ckpt_path")
         module, overrides = self._prepare(module, [dataloaders])
         trainer = self.build_trainer(**{**overrides, **trainer_overrides})
         return trainer.validate(module, dataloaders=dataloaders, datamodule=datamodule, ckpt_path=ckpt_path)
@@ -412,6 +418,8 @@ class Runtime:
     def test(self, module: pl.LightningModule, dataloaders: Any = None, datamodule: Any = None,
              ckpt_path: str | None = None, **trainer_overrides: Any) -> list[dict[str, float]]:
         """Run the test loop once (``runner.test()``); returns Lightning's metric dicts."""
+        if ckpt_path not in (None, "best", "last", "hpc", "registry"):
+            check_checkpoint_path(ckpt_path, module, "ckpt_path")
         module, overrides = self._prepare(module, [dataloaders])
         trainer = self.build_trainer(**{**overrides, **trainer_overrides})
         return trainer.test(module, dataloaders=dataloaders, datamodule=datamodule, ckpt_path=ckpt_path)

@@ -78,7 +78,10 @@ def extract_state_dict(checkpoint: Any, path: str = "<checkpoint>") -> "OrderedD
             f"{', '.join(map(str, bad[:5]))}); expected a Lightning .ckpt, an MMEngine .pth with "
             "'state_dict', or a dict of tensors"
         )
-    return OrderedDict((k, v) for k, v in state.items() if isinstance(v, torch.Tensor))
+    out = OrderedDict((k, v) for k, v in state.items() if isinstance(v, torch.Tensor))
+    if not out:
+        raise TypeError(f"{path} holds no weights (no tensor in {'its state_dict' if state is not checkpoint else 'it'})")
+    return out
 
 
 def _prefix_hint(file_keys: Sequence[str], module_keys: Sequence[str]) -> str:
@@ -152,6 +155,8 @@ def load_weights(
     Raises:
         RuntimeError: ``strict=True`` and keys do not match, or no key matches at all (never a
             silent no-op load), or a tensor's shape differs.
+        TypeError: the file holds no weights (a list, a tensor, a dict of other things, an empty dict).
+        UnsafeCheckpointError: the file needs arbitrary unpickling (see ``weights_only``).
     """
     path = os.fspath(path)
     checkpoint = safe_load(path, map_location=map_location, weights_only=weights_only)

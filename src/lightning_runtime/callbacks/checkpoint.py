@@ -10,6 +10,14 @@ Same arguments, same moments, same file names as ``mmengine/hooks/checkpoint_hoo
 * ``work_dir/last_checkpoint`` holds the absolute path of the latest regular checkpoint; it is
   rewritten only once that file is complete (writes are atomic, see ``checkpoint_io``).
 
+The hook's state in a checkpoint (best files, files still to delete, the last checkpoint) names
+files *relative to the checkpoint directory* (plain file names). On resume every name is checked
+(:func:`~lightning_runtime.checkpoint_io.confined_path` and the hook's own naming pattern): an
+absolute path elsewhere, ``..``, a symlink resolving outside, or a name this hook would never
+write is refused with a warning naming the entry, and ignored. A resumed run therefore never
+deletes, loads or publishes a file outside its own checkpoint directory, also when the work_dir
+was copied from another run (``cp -r run1 run2``).
+
 Iterations are MMEngine's (training batches, also under gradient accumulation), read from
 :func:`lightning_runtime.progress.train_iter`, not Lightning's ``global_step``.
 
@@ -32,7 +40,10 @@ Example:
 from __future__ import annotations
 
 import logging
+import numbers
 import os
+import re
+import string
 import time
 from collections import deque
 from math import inf
@@ -43,11 +54,11 @@ import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
 
-from ..checkpoint_io import publish_checkpoint, remove_stale_temp_files, write_last_checkpoint
+from ..checkpoint_io import confined_path, publish_checkpoint, remove_stale_temp_files, write_last_checkpoint
 from ..errors import ConfigError
 from ..progress import train_iter
 from ..registry import HOOKS
-from ..resume import collect_rng_states, restore_rng_states
+from ..resume import check_optimizer_state, collect_rng_states, restore_rng_states
 
 __all__ = ["CheckpointHook"]
 
@@ -68,6 +79,30 @@ def _str_list(value: Any, name: str) -> list[str] | None:
             raise ConfigError(f"has duplicate entries: {list(value)}", path=name, fix="list each name once")
         return list(value)
     raise ConfigError(f"must be a str, a list of str or None, got {value!r}", path=name)
+
+
+def _check_filename_tmpl(tmpl: Any) -> str:
+    """``filename_tmpl`` must format with one step number into a plain file name."""
+    fix = "e.g. filename_tmpl='iter_{}.pth' (one '{}' for the step; write a literal brace as '{{' or '}}')"
+    if not isinstance(tmpl, str):
+        raise ConfigError(f"must be a str, got {type(tmpl).__name__} {tmpl!r}", path="filename_tmpl", fix=fix)
+    try:
+        fields = [f for _, f, spec, conv in string.Formatter().parse(tmpl) if f is not None]
+        specs = [(spec, conv) for _, f, spec, conv in string.Formatter().parse(tmpl) if f is not None]
+    except ValueError as exc:  # a lone '{' or '}'
+        raise ConfigError(f"is not a valid format string ({exc}): {tmpl!r}", path="filename_tmpl", fix=fix) from None
+    if fields != [""] or specs != [("", None)]:
+        raise ConfigError(
+            f"must be a file name with exactly one '{{}}' (replaced by the step) and no other "
+            f"'{{...}}' field, got {tmpl!r}",
+            path="filename_tmpl",
+            fix=fix,
+        )
+    name = tmpl.format(0)
+    if "/" in name or os.sep in name or name.startswith(".") or "\x00" in name:
+        raise ConfigError(f"must be a plain file name (no '/', not hidden), got {tmpl!r}", path="filename_tmpl",
+                          fix=fix)
+    return tmpl
 
 
 def _check_local(args: dict | None, name: str) -> None:
@@ -176,12 +211,7 @@ class CheckpointHook(Callback):
             )
         if filename_tmpl is None:
             filename_tmpl = "epoch_{}.pth" if by_epoch else "iter_{}.pth"
-        if not isinstance(filename_tmpl, str) or filename_tmpl.count("{}") != 1 or "/" in filename_tmpl:
-            raise ConfigError(
-                f"must be a file name with exactly one '{{}}' (replaced by the step), got {filename_tmpl!r}",
-                path="filename_tmpl",
-                fix="e.g. filename_tmpl='iter_{}.pth'",
-            )
+        _check_filename_tmpl(filename_tmpl)
         self.interval = interval
         self.by_epoch = by_epoch
         self.save_optimizer = save_optimizer
@@ -228,6 +258,12 @@ class CheckpointHook(Callback):
         self._pending_rng: dict[str, Any] | None = None
         self._pending_grads: dict[str, torch.Tensor] | None = None
         self._resave_step: int | None = None
+        self._loaded_state: dict[str, Any] | None = None
+        self._cleaned_up = False
+        self._warned: set[str] = set()
+        prefix, _, suffix = filename_tmpl.format("\x00").partition("\x00")
+        self._name_re = re.compile(re.escape(prefix) + r"-?\d+" + re.escape(suffix))
+        self._best_re = re.compile("best_.+_" + self._name_re.pattern)
 
     # ------------------------------------------------------------------ rules
     def _infer_rules(self, rules: list[str | None], keys: list[str]) -> dict[str, str]:
@@ -288,6 +324,9 @@ class CheckpointHook(Callback):
             self.out_dir = self.work_dir
         else:
             self.out_dir = os.path.join(os.path.abspath(self.out_dir_arg), os.path.basename(self.work_dir.rstrip(os.sep)))
+        self._cleaned_up = False
+        if self._loaded_state is not None:  # load_state_dict came before the directory was known
+            self._apply_state(self._loaded_state)
         if stage == "fit" and any(isinstance(cb, ModelCheckpoint) for cb in trainer.callbacks):
             from lightning.pytorch.utilities import rank_zero_warn
 
@@ -414,11 +453,12 @@ class CheckpointHook(Callback):
             previous = self.best_ckpt.get(key)
             name = f"best_{key}_{ckpt_filename}".replace("/", "_")
             path = os.path.join(self.out_dir or "", name)
+            if self._blocked(path):
+                continue
             self.best_ckpt[key] = path
             meta = dict(epoch=trainer.current_epoch, iter=train_iter(trainer))
             self._save(trainer, path, meta, full=False)
-            if previous and previous != path and trainer.is_global_zero and os.path.isfile(previous):
-                os.remove(previous)
+            if previous and previous != path and trainer.is_global_zero and self._remove(previous):
                 self._info(f"The previous best checkpoint {previous} is removed")
             self._info(f"The best checkpoint with {score:0.4f} {key} at {cur} {cur_type} is saved to {name}.")
         if updated and self.last_ckpt is not None:
@@ -458,6 +498,8 @@ class CheckpointHook(Callback):
 
     def _save_regular(self, trainer: pl.Trainer, step: int, meta: dict[str, Any]) -> None:
         """MMEngine's ``_save_checkpoint_with_step``, deleting old files only after the new one."""
+        if self._blocked(self._path(step)):
+            return
         to_delete: list[str] = []
         if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             while len(self.keep_ckpt_ids) >= self.max_keep_ckpts:
@@ -469,12 +511,55 @@ class CheckpointHook(Callback):
         self._info(f"Saving checkpoint at {step} {'epochs' if self.by_epoch else 'iterations'}")
         self._save(trainer, path, meta, full=True)
         if trainer.is_global_zero:
-            write_last_checkpoint(self.work_dir or self.out_dir or ".", path)
+            try:
+                write_last_checkpoint(self.work_dir or self.out_dir or ".", path)
+            except IsADirectoryError:
+                self._warn_once(
+                    f"{os.path.join(self.work_dir or '', 'last_checkpoint')} is a directory, so it cannot name "
+                    "the latest checkpoint; resume=True will scan the work_dir for the newest complete "
+                    "checkpoint instead (remove that directory to restore the pointer file)"
+                )
             for old in self._pending_delete:
-                if os.path.isfile(old):
-                    os.remove(old)
+                self._remove(old)
         self._pending_delete = []
 
+    def _blocked(self, path: str) -> bool:
+        """True (after a warning, once) when a directory sits where a checkpoint file is to be written."""
+        if not os.path.isdir(path):
+            return False
+        self._warn_once(
+            f"cannot save the checkpoint {path}: a directory of that name is in the way; this checkpoint "
+            "is skipped (the directory is left untouched: move it away to save there again)"
+        )
+        return True
+
+    def _remove(self, path: str) -> bool:
+        """Delete a checkpoint file this hook wrote, only if it is a file in the checkpoint directory.
+
+        Returns:
+            True when the file was deleted.
+        """
+        try:
+            confined_path(os.path.basename(path), self.out_dir or "")
+        except ValueError as exc:
+            self._warn_once(f"not deleting {path}: {exc}")
+            return False
+        if os.path.dirname(os.path.abspath(path)) != os.path.abspath(self.out_dir or "") or not os.path.isfile(path):
+            return False
+        try:
+            os.remove(path)
+        except OSError as exc:
+            self._warn_once(f"could not delete the old checkpoint {path} ({exc.strerror or exc}); it is left in place")
+            return False
+        return True
+
+    def _warn_once(self, msg: str) -> None:
+        if msg in self._warned or not self._is_zero:
+            return
+        self._warned.add(msg)
+        from lightning.pytorch.utilities import rank_zero_warn
+
+        rank_zero_warn(msg)
     def _path(self, step: int) -> str:
         return os.path.join(self.out_dir or "", self.filename_tmpl.format(step))
 
@@ -518,20 +603,80 @@ class CheckpointHook(Callback):
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
+        """The hook's state; files are named relative to the checkpoint directory (plain names)."""
         return {
             "keep_ckpt_ids": list(self.keep_ckpt_ids),
             "best_score": dict(self.best_score),
-            "best_ckpt": dict(self.best_ckpt),
-            "last_ckpt": self.last_ckpt,
-            "pending_delete": list(self._pending_delete),
+            "best_ckpt": {k: os.path.basename(v) for k, v in self.best_ckpt.items()},
+            "last_ckpt": None if self.last_ckpt is None else os.path.basename(self.last_ckpt),
+            "pending_delete": [os.path.basename(p) for p in self._pending_delete],
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.keep_ckpt_ids = deque(int(s) for s in state_dict.get("keep_ckpt_ids", []))
-        self.best_score = dict(state_dict.get("best_score", {}))
-        self.best_ckpt = dict(state_dict.get("best_ckpt", {}))
-        self.last_ckpt = state_dict.get("last_ckpt")
-        self._pending_delete = list(state_dict.get("pending_delete", []))
+        """Restore the state saved by :meth:`state_dict`, refusing names outside the checkpoint directory.
+
+        The names are checked once the checkpoint directory is known (in :meth:`setup`, which
+        Lightning runs before restoring callback states).
+        """
+        if not isinstance(state_dict, dict):
+            self._warn_once(f"the checkpoint's CheckpointHook state is a {type(state_dict).__name__}, not a "
+                            "dict; ignored (retention and best scores start afresh)")
+            return
+        self._loaded_state = dict(state_dict)
+        if self.out_dir is not None:
+            self._apply_state(self._loaded_state)
+
+    def _apply_state(self, state: dict[str, Any]) -> None:
+        self._loaded_state = None
+        refused: list[str] = []
+
+        def name_of(value: Any, entry: str, *, best_key: str | None = None) -> str | None:
+            try:
+                path = confined_path(value, self.out_dir or "")
+            except ValueError as exc:
+                refused.append(f"{entry}={value!r} ({exc})")
+                return None
+            base = os.path.basename(path)
+            pattern = self._best_re if best_key is not None else self._name_re
+            pattern_ok = pattern.fullmatch(base) is not None
+            if not pattern_ok:
+                refused.append(f"{entry}={value!r} (not a name this hook writes with "
+                               f"filename_tmpl={self.filename_tmpl!r})")
+                return None
+            return path
+
+        ids = []
+        for s in state.get("keep_ckpt_ids") or []:
+            if isinstance(s, numbers.Integral) and not isinstance(s, bool):
+                ids.append(int(s))
+            else:
+                refused.append(f"keep_ckpt_ids entry {s!r} (not an int)")
+        self.keep_ckpt_ids = deque(ids)
+        scores = state.get("best_score") or {}
+        self.best_score = {}
+        for k, v in (scores.items() if isinstance(scores, dict) else []):
+            if isinstance(k, str) and isinstance(v, numbers.Real) and not isinstance(v, bool):
+                self.best_score[k] = float(v)
+            else:
+                refused.append(f"best_score[{k!r}]={v!r} (not a metric name and a number)")
+        best = state.get("best_ckpt") or {}
+        self.best_ckpt = {}
+        for k, v in (best.items() if isinstance(best, dict) else []):
+            path = name_of(v, f"best_ckpt[{k!r}]", best_key=str(k))
+            if path is not None and isinstance(k, str):
+                self.best_ckpt[k] = path
+        last = state.get("last_ckpt")
+        self.last_ckpt = None if last is None else name_of(last, "last_ckpt")
+        pending = state.get("pending_delete") or []
+        self._pending_delete = [p for p in (name_of(v, "pending_delete entry") for v in
+                                            (pending if isinstance(pending, (list, tuple)) else [pending]))
+                                if p is not None]
+        if refused:
+            self._warn_once(
+                "the resumed checkpoint's CheckpointHook state names files outside this run's checkpoint "
+                f"directory {self.out_dir} (or not written by this hook); they are ignored, never deleted or "
+                "loaded: " + "; ".join(refused)
+            )
 
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
         self._loaded_ckpt = checkpoint
@@ -550,6 +695,19 @@ class CheckpointHook(Callback):
         if "lr_schedulers" not in ckpt:
             ckpt["lr_schedulers"] = [c.scheduler.state_dict() for c in trainer.lr_scheduler_configs]
             self._warn("has no lr-scheduler state (save_param_scheduler=False): schedules restart from 0")
+        elif ckpt["lr_schedulers"] and not trainer.lr_scheduler_configs:
+            lrs = sorted({g.get("lr") for s in ckpt.get("optimizer_states") or [] if isinstance(s, dict)
+                          for g in s.get("param_groups") or [] if isinstance(g, dict)}, key=str)
+            self._warn_once(
+                "The checkpoint being resumed has lr-scheduler state, but this run has no scheduler "
+                "(param_scheduler is empty or the ParamSchedulerHook is removed): the learning rate stays "
+                f"at the checkpoint's value ({', '.join(map(str, lrs[:4])) or 'unknown'}) for the rest of the run"
+            )
+        if self._ctx is None or not self._ctx.extra.get("resume_optimizer_checked"):
+            # The Runtime checks this before the Trainer exists; a plain Lightning run is checked here,
+            # before Lightning loads the state into the optimizers.
+            check_optimizer_state(ckpt.get("optimizer_states"), trainer.optimizers, "the resumed checkpoint",
+                                  key="ckpt_path")
 
     def _warn(self, what: str) -> None:
         from lightning.pytorch.utilities import rank_zero_warn
@@ -566,19 +724,28 @@ class CheckpointHook(Callback):
                 if name in params:
                     params[name].grad = grad.to(params[name].device, params[name].dtype)
         self._pending_grads = None
+        self._clean_up(trainer)
+        self._info(f"Checkpoints will be saved to {self.out_dir}.")
+
+    def _clean_up(self, trainer: pl.Trainer) -> None:
+        """Remove what a killed run left: temp files, old checkpoints it meant to delete."""
+        if self._cleaned_up:
+            return
+        self._cleaned_up = True
         if trainer.is_global_zero:
             for directory in {self.out_dir, self.work_dir}:
                 remove_stale_temp_files(directory)
             for old in self._pending_delete:  # killed between a save and its clean-up
-                if os.path.isfile(old):
-                    os.remove(old)
+                self._remove(old)
             # MMEngine's before_train: fewer kept checkpoints than the resumed run had.
             while self.max_keep_ckpts > 0 and len(self.keep_ckpt_ids) > self.max_keep_ckpts:
-                old = self._path(self.keep_ckpt_ids.popleft())
-                if os.path.isfile(old):
-                    os.remove(old)
+                self._remove(self._path(self.keep_ckpt_ids.popleft()))
         self._pending_delete = []
-        self._info(f"Checkpoints will be saved to {self.out_dir}.")
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # A resumed run with nothing left to do never reaches on_train_start: clean up here.
+        if trainer.state.fn == TrainerFn.FITTING and not trainer.fast_dev_run:
+            self._clean_up(trainer)
 
     # ------------------------------------------------------------------ publishing
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
