@@ -140,7 +140,7 @@ def test_missing_base_key_via_braces(tmp_path: Path) -> None:
     write(tmp_path, "train_pipeline = []\n", "base.py")
     cfg = write(tmp_path, "_base_ = 'base.py'\ntest = dict(pipeline={{_base_.test_pipeline}})\n")
     err = error_of(cfg)
-    check(err, file=cfg, line=None, path="test.pipeline",
+    check(err, file=cfg, line=2, path="test.pipeline",
           says="the inherited config has no key 'test_pipeline'")
 
 

@@ -30,10 +30,17 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from .config_ast import Limits, evaluate_source, parse_source, read_base_files
+from .config_ast import (
+    Limits,
+    check_data,
+    evaluate_source,
+    parse_source,
+    read_base_files,
+)
 from .config_format import format_config
 from .config_locate import Locator, py_locations
 from .config_merge import merge_into, overrides_to_tree, parse_override, to_config_dict
+from .config_safe import LIMIT_FIX
 from .config_text import (
     pre_substitute_base_vars,
     substitute_base_vars,
@@ -97,7 +104,13 @@ class Config(ConfigDict):
         elif ext == ".json":
             import json
 
-            text = json.dumps(self.to_dict(), indent=2) + "\n"
+            def as_json(value: Any) -> Any:
+                if isinstance(value, range | set | frozenset):
+                    return list(value)
+                raise ConfigError(f"a {type(value).__name__} cannot be written to JSON",
+                                  file=path, fix="dump to a .py file instead")
+
+            text = json.dumps(self.to_dict(), indent=2, default=as_json) + "\n"
         else:
             raise ConfigError(f"cannot dump to {ext or 'a file without extension'}",
                               file=path, expected="a .py, .yaml, .yml or .json file name")
@@ -135,9 +148,35 @@ def _resolve_base(entry: str, including: str, line: int | None) -> tuple[str, st
     return osp.join(pkg_dir, ".mim", "configs", rel), scope
 
 
+def _read_text(filename: str, limits: Limits) -> str:
+    """The file's text: at most ``max_source`` bytes of UTF-8 (a coding cookie changes nothing)."""
+    try:
+        with open(filename, "rb") as f:
+            raw = f.read(limits.max_source + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file: {exc.strerror or exc}", file=filename,
+                          fix="check the file's permissions") from None
+    if len(raw) > limits.max_source:
+        raise ConfigError(f"config file larger than {limits.max_source} bytes", file=filename,
+                          fix=LIMIT_FIX)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start} (line {line})",
+            file=filename, line=line,
+            fix="save the file as UTF-8 (config files are always read as UTF-8, whatever a "
+                "coding line says)") from None
+
+
 def _read(filename: str, chain: tuple[str, ...], parent: tuple[str, int | None] | None,
-          limits: Limits, budget: list[int]) -> tuple[dict[str, Any], Locator]:
-    """Read one file and its bases: MMEngine's ``_file2dict`` on data."""
+          limits: Limits, budget: list[int],
+          state: list[int]) -> tuple[dict[str, Any], Locator]:
+    """Read one file and its bases: MMEngine's ``_file2dict`` on data.
+
+    ``budget`` (``[size, steps]``) and ``state`` (``[files read]``) are shared by one load.
+    """
     filename = osp.abspath(osp.expanduser(filename))
     pfile, pline = parent if parent else (None, None)
     if filename in chain:
@@ -155,8 +194,16 @@ def _read(filename: str, chain: tuple[str, ...], parent: tuple[str, int | None] 
                           file=pfile, line=pline,
                           fix="check the path (relative _base_ paths start at the including "
                               "file's folder)")
-    with open(filename, encoding="utf-8") as f:
-        text = f.read()
+    state[0] += 1
+    if state[0] > limits.max_files:
+        raise ConfigError(f"more than {limits.max_files} config files read for one config "
+                          "(counting each _base_ read)", path="_base_", file=pfile, line=pline,
+                          fix="use fewer or shallower _base_ files")
+    if len(chain) >= limits.max_base_depth:
+        raise ConfigError(f"_base_ chain longer than {limits.max_base_depth} files",
+                          path="_base_", file=pfile, line=pline,
+                          fix="use fewer levels of _base_ files")
+    text = _read_text(filename, limits)
     text = substitute_predefined(text, filename)
     text, _ = substitute_env(text, filename)
     text, base_vars = pre_substitute_base_vars(text)
@@ -167,7 +214,7 @@ def _read(filename: str, chain: tuple[str, ...], parent: tuple[str, int | None] 
         tree = parse_source(text, filename, limits)
         base_files, base_line = read_base_files(tree, filename)
     else:
-        data = load_yaml_text(text, filename)
+        data = load_yaml_text(text, filename, limits)
         raw = data.get("_base_", [])
         base_files = raw if isinstance(raw, list) else [raw]
         base_line = yaml_locations(text).get(("_base_",), (None,))[0]
@@ -181,7 +228,7 @@ def _read(filename: str, chain: tuple[str, ...], parent: tuple[str, int | None] 
     for entry in base_files:
         path, scope = _resolve_base(entry, filename, base_line)
         sub, sub_locator = _read(path, (*chain, filename), (filename, base_line), limits,
-                                 budget)
+                                 budget, state)
         locator.extend(sub_locator)
         dup = [k for k in sub if k in base_cfg]
         if dup:
@@ -212,7 +259,14 @@ def _read(filename: str, chain: tuple[str, ...], parent: tuple[str, int | None] 
             msg += f" More information can be found at {info['reference']}"
         warnings.warn(msg, DeprecationWarning, stacklevel=2)
 
-    cfg = substitute_base_vars(cfg, base_vars, base_cfg, filename)
+    try:
+        cfg = substitute_base_vars(cfg, base_vars, base_cfg, filename, budget=budget)
+    except ConfigError as err:
+        where = locator.locate(err.path) if err.path else None
+        if where and where[0] == filename and err.line is None:
+            err.line = where[1]
+            err.args = (str(err),)
+        raise
     cfg.pop("_base_", None)
     try:
         merged = merge_into(cfg, base_cfg)
@@ -220,7 +274,10 @@ def _read(filename: str, chain: tuple[str, ...], parent: tuple[str, int | None] 
         where = locator.locate(err.path) if err.path else None
         raise err.with_location(file=where[0] if where else filename,
                                 line=where[1] if where else None) from None
-    return {k: v for k, v in merged.items() if not str(k).startswith("__")}, locator
+    out = {k: v for k, v in merged.items() if not str(k).startswith("__")}
+
+    check_data(out, filename, limits, locator.locate, budget)
+    return out, locator
 
 
 # -- public API ---------------------------------------------------------------------------------
@@ -279,7 +336,7 @@ def load_config(src: str | os.PathLike[str] | Mapping[str, Any],
     elif isinstance(src, (str, os.PathLike)):
         path = os.fspath(src)
         limits = Limits()
-        data_dict, locator = _read(path, (), None, limits, [limits.max_total])
+        data_dict, locator = _read(path, (), None, limits, [limits.max_total, 0], [0])
         for key in RESERVED_KEYS:
             if key in data_dict:
                 where = locator.locate(key)

@@ -24,15 +24,27 @@ Example:
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import Any
 
 from .config_expr import ExpressionsMixin
-from .config_safe import _NAMES, ALLOWED, LIMIT_FIX, SAFE_FUNCTIONS, SAFE_METHODS, Limits, tree_size
+from .config_safe import (
+    _NAMES,
+    ALLOWED,
+    LIMIT_FIX,
+    SAFE_FUNCTIONS,
+    SAFE_METHODS,
+    DataProblem,
+    Limits,
+    data_problem_message,
+    tree_size,
+    walk_size,
+)
 from .config_types import ConfigDict
-from .errors import ConfigError
+from .errors import ConfigError, format_path
 
-__all__ = ["evaluate_source", "parse_source", "read_base_files", "Limits", "SAFE_FUNCTIONS",
-           "SAFE_METHODS", "ALLOWED", "tree_size"]
+__all__ = ["evaluate_source", "parse_source", "read_base_files", "check_data", "Limits",
+           "SAFE_FUNCTIONS", "SAFE_METHODS", "ALLOWED", "tree_size"]
 
 
 class _Evaluator(ExpressionsMixin):
@@ -48,7 +60,9 @@ class _Evaluator(ExpressionsMixin):
         self.scopes: list[dict[str, Any]] = []
         self.line = 1
         self.target: str | None = None
-        self.steps = 0
+        # work is counted over the whole load when the caller shares ``budget = [size, steps]``
+        if len(self.budget) < 2:
+            self.budget.append(0)
 
     # -- errors and bounds -------------------------------------------------------------------
     def error(self, message: str, node: ast.AST | None = None, *, fix: str | None = None,
@@ -70,8 +84,8 @@ class _Evaluator(ExpressionsMixin):
 
     def step(self, work: int = 1) -> None:
         """Count ``work`` units (iterations, elements touched) against ``max_steps``."""
-        self.steps += work
-        if self.steps > self.limits.max_steps:
+        self.budget[1] += work
+        if self.budget[1] > self.limits.max_steps:
             raise self.limit_error(f"evaluation exceeds {self.limits.max_steps} steps of work")
 
     def check_len(self, n: int) -> None:
@@ -81,7 +95,11 @@ class _Evaluator(ExpressionsMixin):
     def guard(self, value: Any) -> int:
         """Refuse ``value`` if its expanded size is over the limit; return the size."""
         if isinstance(value, dict | list | tuple | set | frozenset):
-            size = tree_size(value, self.limits.max_nodes)
+            try:
+                size = walk_size(value, self.limits.max_nodes, self.limits.max_depth)
+            except DataProblem as problem:
+                message, fix = data_problem_message(problem, self.limits)
+                raise self.error(message, fix=fix) from None
             if size > self.limits.max_nodes:
                 raise self.limit_error(f"value larger than {self.limits.max_nodes} elements")
             self.step(size)
@@ -98,7 +116,11 @@ class _Evaluator(ExpressionsMixin):
         for stmt in tree.body:
             self.line = stmt.lineno
             self.target = None
-            self.statement(stmt)
+            try:
+                self.statement(stmt)
+            except RecursionError:
+                raise self.error("statement nested too deeply", stmt,
+                                 fix="split the expression: assign parts to names first") from None
         return self.ns
 
     def statement(self, stmt: ast.stmt) -> None:
@@ -158,10 +180,12 @@ class _Evaluator(ExpressionsMixin):
             key = self.eval(target.slice)
             if not isinstance(obj, dict | list):
                 raise self.error(f"cannot assign an item of {type(obj).__name__}", target)
+            self.guard(key)
             try:
                 obj[key] = value
             except (IndexError, TypeError, KeyError) as exc:
                 raise self.error(f"cannot assign item {key!r}: {exc}", target) from None
+            self.guard(value)  # a cycle made here (d['x'] = d) passes through value
         elif isinstance(target, ast.Attribute) and not target.attr.startswith("_"):
             obj = self.eval(target.value)
             if not isinstance(obj, ConfigDict):  # MMEngine: only ConfigDicts (from _base_) allow it
@@ -169,6 +193,7 @@ class _Evaluator(ExpressionsMixin):
                     f"setting '.{target.attr}' on {type(obj).__name__} (use ['{target.attr}'])",
                     target)
             obj[target.attr] = value
+            self.guard(value)
         else:
             raise self.not_allowed(f"assigning to {type(target).__name__.lower()}", target)
 
@@ -191,19 +216,30 @@ def _as_load(node: ast.expr) -> ast.expr:
 
 
 def parse_source(source: str, filename: str, limits: Limits | None = None) -> ast.Module:
-    """Parse ``source``; syntax errors become a :class:`ConfigError` with ``file:line``."""
+    """Parse ``source``; syntax errors become a :class:`ConfigError` with ``file:line``.
+
+    The file's length and its number of top-level statements are bounded (:class:`Limits`).
+    """
     limits = limits or Limits()
     if len(source) > limits.max_source:
         raise ConfigError(f"config file larger than {limits.max_source} characters",
-                          file=filename)
+                          file=filename, fix=LIMIT_FIX)
     try:
-        return ast.parse(source, filename=filename)
+        tree = ast.parse(source, filename=filename)
     except SyntaxError as exc:
         raise ConfigError(f"invalid Python syntax: {exc.msg}", file=filename, line=exc.lineno,
                           fix="fix the syntax at this line") from None
-    except (RecursionError, MemoryError, ValueError) as exc:
+    except ValueError as exc:  # NUL bytes (Python < 3.12)
+        raise ConfigError(f"invalid Python source: {exc}", file=filename,
+                          fix="remove the NUL bytes (a config is a text file)") from None
+    except (RecursionError, MemoryError) as exc:
         raise ConfigError(f"cannot parse config (nested too deeply or too large): "
-                          f"{type(exc).__name__}: {exc}", file=filename) from None
+                          f"{type(exc).__name__}", file=filename, fix=LIMIT_FIX) from None
+    if len(tree.body) > limits.max_statements:
+        stmt = tree.body[limits.max_statements]
+        raise ConfigError(f"more than {limits.max_statements} top-level statements",
+                          file=filename, line=stmt.lineno, fix=LIMIT_FIX)
+    return tree
 
 
 def evaluate_source(source: str | ast.Module, filename: str, base: ConfigDict,
@@ -219,7 +255,66 @@ def evaluate_source(source: str | ast.Module, filename: str, base: ConfigDict,
     tree = source if isinstance(source, ast.Module) else parse_source(source, filename, limits)
     ev = _Evaluator(filename, base, limits, budget)
     ns = ev.run(tree)
-    return {k: v for k, v in ns.items() if not k.startswith("__")}
+    out = {k: v for k, v in ns.items() if not k.startswith("__")}
+    check_data(out, filename, limits, lambda key: (filename, _line_of(tree, key)), ev.budget)
+    return out
+
+
+def check_data(data: dict[str, Any], filename: str, limits: Limits,
+               locate: Callable[[str], tuple[str, int | None] | None] | None = None,
+               budget: list[int] | None = None) -> None:
+    """Refuse top-level values that are not bounded data (type, cycle, depth, total size).
+
+    Args:
+        data: Top-level names and their values.
+        filename: The file named in errors (unless ``locate`` knows better).
+        limits: The bounds.
+        locate: ``key -> (file, line)`` of the top-level key, when known.
+        budget: ``[size, steps]`` of the load: the walked size is counted as steps of work.
+
+    Raises:
+        ConfigError: naming the path of the offending value (``x[0]``), its file and line.
+    """
+
+    def where(key: str) -> dict[str, Any]:
+        found = locate(key) if locate else None
+        return {"file": found[0] if found else filename, "line": found[1] if found else None}
+
+    total = 0
+    for key, value in data.items():
+        try:
+            total += walk_size(value, limits.max_total, limits.max_depth, check_types=True)
+        except DataProblem as problem:
+            message, fix = data_problem_message(problem, limits)
+            raise ConfigError(message, path=format_path([key, *problem.path]), fix=fix,
+                              **where(key)) from None
+        if total > limits.max_total:
+            raise ConfigError(f"config larger than {limits.max_total} elements in all",
+                              path=str(key), fix=LIMIT_FIX, **where(key))
+    if budget is not None:
+        while len(budget) < 2:
+            budget.append(0)
+        budget[1] += total
+        if budget[1] > limits.max_steps:
+            raise ConfigError(f"reading the config exceeds {limits.max_steps} steps of work",
+                              file=filename, fix=LIMIT_FIX)
+
+
+def _line_of(tree: ast.Module, key: str) -> int | None:
+    """Line of the last top-level statement that assigns or changes ``key``."""
+    line = None
+    for stmt in tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(stmt, ast.Assign):
+            targets = stmt.targets
+        elif isinstance(stmt, ast.AnnAssign | ast.AugAssign):
+            targets = [stmt.target]
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+                isinstance(stmt.value.func, ast.Attribute):
+            targets = [stmt.value.func.value]
+        if any(_target_name(t) == key for t in targets):
+            line = stmt.lineno
+    return line
 
 
 def read_base_files(tree: ast.Module, filename: str) -> tuple[list[str], int | None]:

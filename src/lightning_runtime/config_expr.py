@@ -21,6 +21,7 @@ from .config_safe import (
     SAFE_METHODS,
     _is_lazy_iter,
     _materialize,
+    percent_widths,
 )
 from .config_types import ConfigDict
 from .errors import ConfigError, did_you_mean
@@ -54,10 +55,18 @@ class ExpressionsMixin:
         except ConfigError:
             raise
         except RecursionError:
-            raise self.error("expression nested too deeply", node) from None
+            raise self.error("expression nested too deeply", node,
+                             fix="split the expression: assign parts to names first") from None
+        except MemoryError:
+            raise self.limit_error("value too large for memory", node) from None
+        except RuntimeError as exc:  # e.g. a dict changed size while a comprehension iterated it
+            raise self.error(f"RuntimeError: {exc}", node,
+                             fix="iterate over a copy (list(d)) when changing what you iterate "
+                                 "over") from None
         except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError, OverflowError,
-                AttributeError, MemoryError) as exc:
-            raise self.error(f"{type(exc).__name__}: {exc}", node) from None
+                AttributeError) as exc:
+            raise self.error(f"{type(exc).__name__}: {exc}", node,
+                             fix="correct the expression at this line") from None
 
     def e_Constant(self, node: ast.Constant) -> Any:
         return node.value
@@ -119,9 +128,11 @@ class ExpressionsMixin:
 
     def e_JoinedStr(self, node: ast.JoinedStr) -> str:
         parts = []
+        length = 0
         for part in node.values:
             if isinstance(part, ast.Constant):
                 parts.append(str(part.value))
+                length += len(parts[-1])
                 continue
             assert isinstance(part, ast.FormattedValue)
             value = self.eval(part.value)
@@ -135,15 +146,29 @@ class ExpressionsMixin:
             spec = self.eval(part.format_spec) if part.format_spec is not None else ""
             self.check_format(spec, part)
             parts.append(format(value, spec))
+            length += len(parts[-1])
+            self.check_len(length)
         out = "".join(parts)
         self.check_len(len(out))
         return out
 
     def check_format(self, spec: str, node: ast.AST) -> None:
+        """Refuse a format spec (``>999999``, ``.5000f``) with a width over the limit."""
         for digits in _WIDTH.findall(spec):
             if len(digits) > 6 or int(digits) > self.limits.max_format_width:
                 raise self.limit_error(f"format width {digits} exceeds {self.limits.max_format_width}",
-                                 node)
+                                       node)
+
+    def check_percent(self, fmt: str, args: Any, node: ast.AST) -> None:
+        """Refuse ``fmt % args`` whose widths/precisions (``*`` ones included) are too large."""
+        widths = percent_widths(fmt, args)
+        for width in widths:
+            if width > self.limits.max_format_width:
+                raise self.limit_error(f"format width {width} exceeds "
+                                       f"{self.limits.max_format_width}", node)
+        if sum(widths) + len(fmt) > self.limits.max_len:
+            raise self.limit_error(f"formatted string would exceed {self.limits.max_len} "
+                                   "characters", node)
 
     def e_UnaryOp(self, node: ast.UnaryOp) -> Any:
         return _UNARY[type(node.op)](self.eval(node.operand))
@@ -178,8 +203,11 @@ class ExpressionsMixin:
         elif isinstance(op, ast.LShift) and isinstance(a, int) and isinstance(b, int):
             self._bits(a.bit_length() + b, node)
         elif isinstance(op, ast.Mod) and isinstance(a, str | bytes):
-            self.check_format(a if isinstance(a, str) else a.decode("latin-1"), node)
             self.guard(b)
+            self.check_percent(a if isinstance(a, str) else a.decode("latin-1"), b, node)
+            out = fn(a, b)
+            self.check_len(len(out))
+            return out
         return fn(a, b)
 
     def _bits(self, bits: int, node: ast.AST) -> None:
@@ -281,6 +309,7 @@ class ExpressionsMixin:
     def _method(self, obj: Any, name: str, args: list[Any], kwargs: dict[str, Any],
                 node: ast.AST) -> Any:
         self.step(1 + len(obj))
+        self.guard(obj)  # index/count/pop compare elements: bound the receiver too
         for a in [*args, *kwargs.values()]:
             self.guard(a)
         if name == "extend" and args:

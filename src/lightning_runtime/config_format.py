@@ -36,8 +36,8 @@ def _scalar(value: Any, path: str) -> str:
         if math.isinf(value):
             return "float('inf')" if value > 0 else "-float('inf')"
         return repr(value)
-    if value is None or isinstance(value, (bool, int, str, bytes, complex)):
-        return repr(value)
+    if value is None or isinstance(value, (bool, int, str, bytes, complex, range)):
+        return repr(value)  # range(0, 3) loads back as a range, as in MMEngine
     raise ConfigError(f"a {type(value).__name__} cannot be written to a config file",
                       path=path or None, expected="dicts, lists, tuples, sets, str, numbers, "
                       "bool or None")

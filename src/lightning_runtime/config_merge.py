@@ -113,8 +113,15 @@ def merge_into(a: Mapping[Any, Any], b: Any, allow_list_keys: bool = False,
     return b
 
 
-def parse_value(text: str) -> Any:
+#: Brackets an override value may nest, and parts its key may have (as for config files).
+MAX_OVERRIDE_DEPTH = 32
+
+
+def parse_value(text: str, _depth: int = 0) -> Any:
     """Parse the right-hand side of an override like MMEngine's ``DictAction``."""
+    if _depth > MAX_OVERRIDE_DEPTH:
+        raise ConfigError(f"override value nested deeper than {MAX_OVERRIDE_DEPTH} brackets",
+                          fix="write a flatter value")
     text = text.strip("'\"").replace(" ", "")
     is_tuple = False
     if text.startswith("(") and text.endswith(")"):
@@ -129,7 +136,7 @@ def parse_value(text: str) -> Any:
     values = []
     while text:
         end = _next_comma(text)
-        values.append(parse_value(text[:end]))
+        values.append(parse_value(text[:end], _depth + 1))
         text = text[end + 1:]
     return tuple(values) if is_tuple else values
 
@@ -168,7 +175,11 @@ def parse_override(item: str) -> tuple[str, Any]:
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
         raise ConfigError(f"override {item!r} has an empty key part",
-                          expected="dotted.key=value, e.g. param_scheduler.1.end=2000")
+                          expected="dotted.key=value, e.g. param_scheduler.1.end=2000",
+                          fix="remove the empty part (two dots in a row, or a leading dot)")
+    if key.count(".") >= MAX_OVERRIDE_DEPTH:
+        raise ConfigError(f"override key {key[:60]!r}... has more than {MAX_OVERRIDE_DEPTH} "
+                          "parts", fix="use a shorter key path")
     return key, parse_value(text)
 
 

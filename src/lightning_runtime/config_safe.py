@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config_ast import _Evaluator
 
-__all__ = ["ALLOWED", "LIMIT_FIX", "Limits", "tree_size", "SAFE_FUNCTIONS", "SAFE_METHODS"]
+__all__ = ["ALLOWED", "LIMIT_FIX", "Limits", "tree_size", "walk_size", "DataProblem",
+           "DATA_LEAVES", "DATA_CONTAINERS", "data_problem_message", "percent_widths",
+           "SAFE_FUNCTIONS", "SAFE_METHODS"]
 
 LIMIT_FIX = ("use a smaller value: reading a config is bounded in time and memory, so huge numbers, "
              "strings and containers are refused; build large data in your own code")
@@ -35,40 +37,172 @@ ALLOWED = (
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds that keep a hostile config from using unbounded time or memory."""
+    """Bounds that keep a hostile config from using unbounded time or memory.
+
+    The same numbers bound ``.py`` configs, YAML/JSON configs (OmegaConf interpolation included),
+    ``{{_base_.x}}`` substitution and the ``_base_`` chain; docs/config.md lists them.
+    """
 
     max_len: int = 100_000  # elements of a sequence or characters of a string
     max_int_bits: int = 16_384  # size of an integer result
     max_nodes: int = 100_000  # expanded size of one value (shared sub-values counted each time)
     max_total: int = 500_000  # expanded size of all assigned values, over a file and its bases
-    max_steps: int = 1_000_000  # comprehension iterations and builtin-consumed elements per file
-    max_source: int = 5_000_000  # characters in one config file
+    max_steps: int = 1_000_000  # comprehension iterations and elements touched, over one load
+    max_source: int = 256_000  # bytes in one config file
     max_format_width: int = 10_000  # width/precision inside format specs
+    max_depth: int = 32  # nesting of containers in a value
+    max_statements: int = 5_000  # top-level statements of one ``.py`` file
+    max_interpolations: int = 1_000  # OmegaConf ``${...}`` in one YAML/JSON file
+    max_files: int = 64  # config files read for one load (each _base_ read counts)
+    max_base_depth: int = 16  # length of a _base_ chain
+
+
+#: Values a loaded config may hold: data that ``Config.dump`` writes and reads back.
+DATA_LEAVES: tuple[type, ...] = (str, bytes, int, float, complex, bool, type(None), range)
+DATA_CONTAINERS: tuple[type, ...] = (dict, list, tuple, set, frozenset)
+
+
+class DataProblem(Exception):
+    """A value is not bounded data: too big, too deep, cyclic or of a non-data type.
+
+    Attributes:
+        kind: ``'size'``, ``'depth'``, ``'cycle'`` or ``'type'``.
+        path: Keys/indexes from the checked value to the offending one.
+        type_name: For ``'type'``, the name of the offending type.
+    """
+
+    def __init__(self, kind: str, path: tuple[Any, ...], type_name: str = "") -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.path = path
+        self.type_name = type_name
+
+
+def _children(value: Any) -> Iterator[tuple[Any, Any]]:
+    if isinstance(value, dict):
+        for k, v in dict.items(value):
+            yield k, k
+            yield k, v
+    elif isinstance(value, set | frozenset):
+        for i, v in enumerate(value):
+            yield i, v
+    else:
+        yield from enumerate(value)
+
+
+def _leaf_size(value: Any) -> int:
+    if isinstance(value, str | bytes):
+        return 1 + len(value) // 64
+    return 1
+
+
+def walk_size(value: Any, cap: int, max_depth: int | None = None,
+              check_types: bool = False) -> int:
+    """Expanded size of ``value`` (a shared sub-value counts each time), stopping past ``cap``.
+
+    Iterative (no recursion, whatever the nesting); each distinct container is visited once.
+
+    Raises:
+        DataProblem: a container holds itself (``'cycle'``), nesting deeper than ``max_depth``
+            (``'depth'``), or with ``check_types`` a value that is not data (``'type'``).
+    """
+    if not isinstance(value, DATA_CONTAINERS):
+        if check_types and not isinstance(value, DATA_LEAVES):
+            raise DataProblem("type", (), type(value).__name__)
+        return _leaf_size(value)
+    memo: dict[int, int] = {}
+    active: set[int] = set()
+    # frames: [container, iterator over (key, child), expanded size so far, key in parent]
+    stack: list[list[Any]] = [[value, _children(value), 1, None]]
+    active.add(id(value))
+    count = 1
+    while stack:
+        frame = stack[-1]
+        descended = False
+        for key, child in frame[1]:
+            if isinstance(child, DATA_CONTAINERS):
+                cid = id(child)
+                if cid in memo:
+                    frame[2] += memo[cid]
+                    count += memo[cid]
+                elif cid in active:
+                    raise DataProblem("cycle", (*[f[3] for f in stack[1:]], key))
+                else:
+                    if max_depth is not None and len(stack) >= max_depth:
+                        raise DataProblem("depth", (*[f[3] for f in stack[1:]], key))
+                    active.add(cid)
+                    stack.append([child, _children(child), 1, key])
+                    count += 1
+                    descended = True
+            else:
+                if check_types and not isinstance(child, DATA_LEAVES):
+                    raise DataProblem("type", (*[f[3] for f in stack[1:]], key),
+                                      type(child).__name__)
+                n = 1 + len(child) // 64 if isinstance(child, str | bytes) else 1
+                frame[2] += n
+                count += n
+            if count > cap:
+                return cap + 1
+            if descended:
+                break
+        if descended:
+            continue
+        stack.pop()
+        active.discard(id(frame[0]))
+        memo[id(frame[0])] = frame[2]
+        if stack:
+            stack[-1][2] += frame[2]
+    return min(count, cap + 1)
 
 
 def tree_size(value: Any, cap: int) -> int:
-    """Expanded size of ``value`` (a shared sub-value counts each time), stopping past ``cap``."""
-    memo: dict[int, int] = {}
+    """Expanded size of ``value`` (a shared sub-value counts each time), stopping past ``cap``.
 
-    def size(v: Any) -> int:
-        if isinstance(v, str | bytes):
-            return 1 + len(v) // 64
-        if not isinstance(v, dict | list | tuple | set | frozenset):
-            return 1
-        key = id(v)
-        if key in memo:
-            return memo[key]
-        memo[key] = cap + 1  # a cycle counts as too big
-        total = 1
-        items = (x for kv in dict.items(v) for x in kv) if isinstance(v, dict) else iter(v)
-        for item in items:
-            total += size(item)
-            if total > cap:
-                break
-        memo[key] = total
-        return total
+    A value that contains itself counts as too big (``cap + 1``).
+    """
+    try:
+        return walk_size(value, cap)
+    except DataProblem:
+        return cap + 1
 
-    return size(value)
+
+def data_problem_message(problem: DataProblem, limits: Limits) -> tuple[str, str]:
+    """``(message, fix)`` for a :class:`DataProblem`."""
+    if problem.kind == "cycle":
+        return ("value contains itself (a dict or list was put inside itself)",
+                "store a copy instead, e.g. d['x'] = copy.deepcopy(d), or restructure the data")
+    if problem.kind == "depth":
+        return (f"value nested deeper than {limits.max_depth} levels", LIMIT_FIX)
+    if problem.kind == "type":
+        message = (f"a value of type {problem.type_name} is not config data (a config holds "
+                   "only dicts, lists, tuples, sets, strings, numbers, bool, None and ranges)")
+        return (message, "turn it into a list, e.g. x = list(zip(a, b)) or x = list(d.keys())")
+    return (f"value larger than {limits.max_nodes} elements", LIMIT_FIX)
+
+
+_PERCENT = re.compile(
+    r"%(?:\((?P<key>[^)]*)\))?[-#0 +]*(?P<width>\*|\d+)?(?:\.(?P<prec>\*|\d*))?[hlL]?"
+    r"(?P<conv>.)?", re.DOTALL)
+
+
+def percent_widths(fmt: str, args: Any) -> list[int]:
+    """Every width and precision a ``fmt % args`` would use, ``*`` ones read from ``args``."""
+    out: list[int] = []
+    items = list(args) if isinstance(args, tuple) else [args]
+    pos = 0
+    for m in _PERCENT.finditer(fmt):
+        if m.group("conv") == "%" and m.end() - m.start() == 2:
+            continue  # '%%'
+        for part in ("width", "prec"):
+            text = m.group(part)
+            if text == "*":
+                value = items[pos] if pos < len(items) else 0
+                pos += 1
+                out.append(abs(value) if isinstance(value, int) else 0)
+            elif text:
+                out.append(int(text) if len(text) <= 18 else 10**18)
+        pos += 1
+    return out
 
 
 def _materialize(it: Iterable[Any], ev: _Evaluator) -> list[Any]:

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from .config_safe import LIMIT_FIX, tree_size
 from .errors import ConfigError
 
 __all__ = [
@@ -111,25 +112,42 @@ def lookup_base(base: Mapping[str, Any], dotted: str, filename: str, path: str |
 
 
 def substitute_base_vars(cfg: Any, mapping: Mapping[str, str], base: Mapping[str, Any],
-                         filename: str, path: tuple[Any, ...] = ()) -> Any:
+                         filename: str, path: tuple[Any, ...] = (),
+                         budget: list[int] | None = None) -> Any:
     """A fresh copy of ``cfg`` with placeholder strings replaced by the inherited values.
 
     Like MMEngine's walk, every container is copied separately (no sharing survives between
     values) while a substituted inherited value is the inherited object itself.
+
+    ``budget`` (``[n]``) bounds the expanded size of everything substituted: each inherited value
+    costs its expanded size each time it is used, so ``[{{_base_.big}}] * 20000`` is refused
+    before anything copies it.
+
+    Raises:
+        ConfigError: an unknown ``_base_`` key, or the substituted values exceed ``budget``.
     """
     from .errors import format_path
 
     if isinstance(cfg, str) and cfg in mapping:
-        return lookup_base(base, mapping[cfg], filename, format_path(path) or None)
+        value = lookup_base(base, mapping[cfg], filename, format_path(path) or None)
+        if budget is not None:
+            budget[0] -= tree_size(value, max(budget[0], 0))
+            if budget[0] < 0:
+                raise ConfigError(
+                    f"{{{{_base_.{mapping[cfg]}}}}} makes the config too large (an inherited "
+                    "value counts its full size each time it is substituted)",
+                    path=format_path(path) or None, file=filename, fix=LIMIT_FIX)
+        return value
     if isinstance(cfg, dict):
         out = type(cfg).__new__(type(cfg))
         dict.__init__(out)
         for key, value in dict.items(cfg):
             out[copy.deepcopy(key)] = substitute_base_vars(value, mapping, base, filename,
-                                                           (*path, key))
+                                                           (*path, key), budget)
         return out
     if isinstance(cfg, (list, tuple)):
         return type(cfg)(
-            substitute_base_vars(v, mapping, base, filename, (*path, i)) for i, v in enumerate(cfg)
+            substitute_base_vars(v, mapping, base, filename, (*path, i), budget)
+            for i, v in enumerate(cfg)
         )
     return copy.deepcopy(cfg)
