@@ -399,22 +399,25 @@ def test_a_second_run_on_the_same_work_dir_is_refused(tmp_path: Path) -> None:
     assert not (work / LOCK_FILE).exists()
 
 
-def test_cli_exit_code_2_without_traceback(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sub", ["fit", "validate", "test", "predict"])
+def test_cli_exit_code_2_without_traceback(tmp_path: Path, sub: str) -> None:
     evil = _evil_file(tmp_path / "evil.pth")
     cfg = tmp_path / "cfg.py"
     cfg.write_text(
         f"work_dir = {str(tmp_path / 'work')!r}\n"
         "model = dict(class_path='runtime_helpers.Boring')\n"
-        f"load_from = {str(evil)!r}\n"
-        "train_cfg = dict(type='IterBasedTrainLoop', max_iters=2)\n"
+        + (f"load_from = {str(evil)!r}\n" if sub == "fit" else "")
+        + "train_cfg = dict(type='IterBasedTrainLoop', max_iters=2)\n"
         "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\n"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]),
                PYTHONWARNINGS="ignore")
-    result = subprocess.run([sys.executable, "-m", "lightning_runtime", "fit", "--config", str(cfg)], env=env,
+    args = [sub, "--config", str(cfg)] + ([] if sub == "fit" else [f"--ckpt_path={evil}"])
+    result = subprocess.run([sys.executable, "-m", "lightning_runtime", *args], env=env,
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr and "Evil" in result.stderr and "weights_only=False" in result.stderr
+    assert ("load_from:" if sub == "fit" else "ckpt_path:") in result.stderr
     assert not (tmp_path / "work").exists()
 
 

@@ -423,6 +423,10 @@ def _run_config(inv: Invocation, cfg: Any, Runtime: type) -> int:  # noqa: N803 
     elif sub == "test":
         rt.test(model, datamodule=datamodule, ckpt_path=ckpt_path, **trainer_overrides)
     else:  # predict
+        if ckpt_path not in (None, "best", "last", "hpc", "registry"):
+            from .runtime_support import check_checkpoint_path
+
+            check_checkpoint_path(ckpt_path, model, "ckpt_path")  # a ConfigError before anything is written
         trainer = rt.build_trainer(**trainer_overrides)
         trainer.predict(model, datamodule=datamodule, ckpt_path=ckpt_path)
     return 0

@@ -361,6 +361,16 @@ def _optimizer_like(keys: set[str]) -> list[str]:
     return best
 
 
+def _sharded(opt: torch.optim.Optimizer) -> bool:
+    """True when the optimizer holds sharded or flattened parameters (FSDP, DeepSpeed, DTensor)."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            if (type(p) not in (torch.nn.Parameter, torch.Tensor) or getattr(p, "_fsdp_flattened", False)
+                    or hasattr(p, "ds_id") or type(p.data).__name__ == "DTensor"):
+                return True
+    return False
+
+
 def check_optimizer_state(states: Any, optimizers: Sequence[torch.optim.Optimizer], path: str, *,
                           key: str = "resume") -> None:
     """Refuse, with a :class:`ConfigError`, optimizer states that do not fit this run's optimizers.
@@ -407,7 +417,9 @@ def check_optimizer_state(states: Any, optimizers: Sequence[torch.optim.Optimize
                      if len(like) == 1 else fix),
             )
         new_groups = opt.param_groups
-        if not isinstance(groups, (list, tuple)) or len(groups) != len(new_groups):
+        if not isinstance(groups, (list, tuple)) or _sharded(opt):
+            continue  # sharded strategies (FSDP, DeepSpeed) save and load their own layout
+        if len(groups) != len(new_groups):
             names = [g.get("name", i) for i, g in enumerate(groups or []) if isinstance(g, Mapping)]
             raise ConfigError(
                 f"the optimizer's param groups changed: {path} has {len(names)} group(s) {names}, this "
@@ -427,6 +439,8 @@ def check_optimizer_state(states: Any, optimizers: Sequence[torch.optim.Optimize
         params = [p for g in new_groups for p in g["params"]]
         per_param = state.get("state")
         ids = [i for g in groups for i in (g.get("params") or [])]
+        if not all(isinstance(i, int) for i in ids):
+            continue  # parameters saved by name: a layout this check does not know
         index = {pid: params[n] for n, pid in enumerate(ids) if n < len(params)}
         for pid, values in (per_param.items() if isinstance(per_param, Mapping) else []):
             param = index.get(pid)
