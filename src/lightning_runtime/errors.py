@@ -15,11 +15,22 @@ Example:
 from __future__ import annotations
 
 import difflib
+import math
+import numbers
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["ConfigError", "format_path", "did_you_mean", "locate_error"]
+__all__ = [
+    "ConfigError",
+    "format_path",
+    "did_you_mean",
+    "locate_error",
+    "check_mapping",
+    "check_keys",
+    "check_int",
+    "check_number",
+]
 
 
 def format_path(parts: Iterable[Any]) -> str:
@@ -41,7 +52,11 @@ def format_path(parts: Iterable[Any]) -> str:
 
 
 def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
-    """Return up to ``n`` candidates close to ``name`` (case-insensitive), best first."""
+    """Return up to ``n`` candidates close to ``name`` (case-insensitive), best first.
+
+    ``name`` may be any value a config can hold as a key (``None``, a number): it is compared as text.
+    """
+    name = name if isinstance(name, str) else str(name)
     cands = [str(c) for c in candidates]
     lower = {c.lower(): c for c in cands}
     hits = difflib.get_close_matches(name.lower(), list(lower), n=n, cutoff=0.6)
@@ -53,6 +68,86 @@ def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
         if c not in out and name and (name.lower() in c.lower() or c.lower() in name.lower()):
             out.append(c)
     return out[:n]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_mapping(value: Any, path: str, *, example: str | None = None) -> Mapping[Any, Any]:
+    """Return ``value`` when it is a dict; otherwise raise a :class:`ConfigError` at ``path``.
+
+    Args:
+        value: The config value.
+        path: Its config path (``env_cfg.dist_cfg``).
+        example: A valid value to show in the fix line (``dict(backend='nccl')``).
+
+    Example:
+        >>> try:
+        ...     check_mapping('gloo', 'env_cfg.dist_cfg', example="dict(backend='gloo')")
+        ... except ConfigError as err:
+        ...     print(err)
+        env_cfg.dist_cfg: expected a dict, got str 'gloo'
+          fix: write env_cfg.dist_cfg = dict(backend='gloo')
+    """
+    if isinstance(value, Mapping):
+        return value
+    fix = f"write {path} = {example}" if example else f"write {path} as a dict (key=value pairs) or remove it"
+    raise ConfigError(f"expected a dict, got {type(value).__name__} {_shown(value)}", path=path, fix=fix)
+
+
+def check_keys(section: Any, allowed: Sequence[str], path: str, *, example: str | None = None) -> None:
+    """Raise a did-you-mean :class:`ConfigError` when ``section`` is not a dict or has a key not in ``allowed``.
+
+    Example:
+        >>> try:
+        ...     check_keys({'sed': 0}, ('seed', 'deterministic'), 'randomness')
+        ... except ConfigError as err:
+        ...     print(err)
+        randomness.sed: unknown key 'sed'
+          expected: one of: seed, deterministic
+          did you mean: 'seed'?
+          fix: rename 'sed' to one of the keys above, or remove it
+    """
+    check_mapping(section, path, example=example)
+    for key in section:
+        if key not in allowed:
+            raise ConfigError(
+                f"unknown key {key!r}",
+                path=f"{path}.{key}",
+                candidates=did_you_mean(str(key), allowed),
+                expected="one of: " + ", ".join(allowed),
+                fix=f"rename {key!r} to one of the keys above, or remove it",
+            )
+
+
+def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
+    """Return ``value`` as an int (a whole float such as ``1e3`` counts) or raise a :class:`ConfigError` at ``name``.
+
+    ``inf``/``nan``, fractions, booleans and strings are refused.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or (
+        not isinstance(value, numbers.Integral) and not (math.isfinite(value) and float(value).is_integer())
+    ):
+        at_least = f" >= {minimum}" if minimum is not None else ""
+        raise ConfigError(f"must be an integer{at_least}, got {_shown(value)}", path=name,
+                          fix=f"set {name} to a whole number{at_least} (without quotes)")
+    result = int(value)
+    if minimum is not None and result < minimum:
+        raise ConfigError(f"must be >= {minimum}, got {result}", path=name, fix=f"set {name} to {minimum} or more")
+    return result
+
+
+def check_number(value: Any, name: str, *, low: float | None = None, high: float | None = None) -> float:
+    """Return ``value`` (a real number, not NaN, optionally within ``[low, high]``) or raise at ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        raise ConfigError(f"must be a number, got {_shown(value)}", path=name, expected="a number",
+                          fix=f"set {name} to a number (without quotes)")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ConfigError(f"must be in [{low}, {high}], got {value!r}", path=name,
+                          fix=f"set {name} to a value between {low} and {high}")
+    return value
 
 
 class ConfigError(ValueError):

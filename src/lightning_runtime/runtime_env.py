@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, check_keys, check_mapping, check_number, did_you_mean
 
 __all__ = ["LAUNCHERS", "env_rank", "plan_env", "seed_for_rank", "apply_randomness", "check_keys"]
 
@@ -38,18 +38,9 @@ LAUNCHERS = ("none", "pytorch", "slurm", "mpi")
 _RANK_VARS = {"pytorch": "RANK", "slurm": "SLURM_PROCID", "mpi": "OMPI_COMM_WORLD_RANK"}
 
 
-def check_keys(section: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
-    """Raise a did-you-mean ConfigError for a key of ``section`` not in ``allowed``."""
-    if not isinstance(section, Mapping):
-        raise ConfigError(f"expected a dict, got {type(section).__name__}", path=path)
-    for key in section:
-        if key not in allowed:
-            raise ConfigError(
-                f"unknown key {key!r}",
-                path=f"{path}.{key}",
-                candidates=did_you_mean(str(key), allowed),
-                expected="one of: " + ", ".join(allowed),
-            )
+def _section(value: Any, path: str, example: str) -> Mapping[str, Any]:
+    """A config section that must be a dict or None (``None`` -> ``{}``)."""
+    return {} if value is None else check_mapping(value, path, example=example)
 
 
 def env_rank(launcher: str) -> int:
@@ -72,7 +63,7 @@ def apply_randomness(randomness: Mapping[str, Any] | None, launcher: str) -> int
     process group exists we cannot broadcast, so each rank draws its own unless ``PL_GLOBAL_SEED``
     is set).
     """
-    randomness = dict(randomness or {})
+    randomness = dict(_section(randomness, "randomness", "dict(seed=0, deterministic=False)"))
     check_keys(randomness, ("seed", "deterministic", "diff_rank_seed"), "randomness")
     seed = randomness.get("seed")
     if seed is None:
@@ -80,7 +71,11 @@ def apply_randomness(randomness: Mapping[str, Any] | None, launcher: str) -> int
             return None
         seed = int(os.environ.get("PL_GLOBAL_SEED", random.randint(0, 2**31 - 1)))
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ConfigError(f"must be an integer or None, got {seed!r}", path="randomness.seed")
+        raise ConfigError(f"must be an integer or None, got {seed!r}", path="randomness.seed",
+                          fix="set randomness.seed to a whole number such as 0, or None for a random seed")
+    if not -(2**63) <= seed < 2**64:
+        raise ConfigError(f"is out of range: {seed}", path="randomness.seed",
+                          fix="use a seed between 0 and 2**32 - 1")
     from lightning.fabric.utilities.seed import seed_everything
 
     final = seed_for_rank(seed, env_rank(launcher), bool(randomness.get("diff_rank_seed", False)))
@@ -113,20 +108,39 @@ def _devices_nodes(launcher: str) -> tuple[Any, int]:
 def plan_env(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """Trainer arguments for ``launcher``, ``env_cfg``, ``randomness``, DDP wrapping and ``sync_bn``."""
     launcher = cfg.get("launcher", "none") or "none"
-    if launcher not in LAUNCHERS:
+    if not isinstance(launcher, str) or launcher not in LAUNCHERS:
         raise ConfigError(
-            f"unknown launcher {launcher!r}", path="launcher", candidates=did_you_mean(str(launcher), LAUNCHERS)
+            f"unknown launcher {launcher!r}", path="launcher", candidates=did_you_mean(str(launcher), LAUNCHERS),
+            fix="use launcher='none' (one process) or 'pytorch' (torchrun), 'slurm', 'mpi'",
         )
-    env_cfg = dict(cfg.get("env_cfg") or {})
+    env_cfg = dict(_section(cfg.get("env_cfg"), "env_cfg", "dict(cudnn_benchmark=False, dist_cfg=dict(backend='nccl'))"))
     check_keys(env_cfg, ("cudnn_benchmark", "mp_cfg", "dist_cfg", "resource_limit"), "env_cfg")
-    mp_cfg = dict(env_cfg.get("mp_cfg") or {})
+    mp_cfg = dict(_section(env_cfg.get("mp_cfg"), "env_cfg.mp_cfg", "dict(mp_start_method='fork', opencv_num_threads=0)"))
     check_keys(mp_cfg, ("mp_start_method", "opencv_num_threads"), "env_cfg.mp_cfg")
-    dist_cfg = dict(env_cfg.get("dist_cfg") or {})
+    start = mp_cfg.get("mp_start_method")
+    methods = tuple(torch.multiprocessing.get_all_start_methods())
+    if start is not None and start not in methods:
+        raise ConfigError(f"unknown start method {start!r}", path="env_cfg.mp_cfg.mp_start_method",
+                          candidates=did_you_mean(str(start), methods), expected="one of: " + ", ".join(methods),
+                          fix="use one of the start methods above, or remove mp_start_method")
+    dist_cfg = dict(_section(env_cfg.get("dist_cfg"), "env_cfg.dist_cfg", "dict(backend='nccl')"))
     check_keys(dist_cfg, ("backend", "timeout", "init_method", "port"), "env_cfg.dist_cfg")
-    wrapper = cfg.get("model_wrapper_cfg")
-    wrapper = dict(wrapper or {})
+    backend = dist_cfg.get("backend")
+    if backend is not None and not isinstance(backend, str):
+        raise ConfigError(f"must be a backend name, got {backend!r}", path="env_cfg.dist_cfg.backend",
+                          fix="write backend='nccl' (GPU) or backend='gloo' (CPU)")
+    if dist_cfg.get("timeout") is not None:
+        check_number(dist_cfg["timeout"], "env_cfg.dist_cfg.timeout", low=1, high=10**9)
+    wrapper = dict(_section(cfg.get("model_wrapper_cfg"), "model_wrapper_cfg",
+                           "dict(type='MMDistributedDataParallel', find_unused_parameters=False)"))
     check_keys(wrapper, ("type", "find_unused_parameters", "broadcast_buffers", "static_graph",
                          "gradient_as_bucket_view", "bucket_cap_mb"), "model_wrapper_cfg")
+    for key in ("find_unused_parameters", "broadcast_buffers", "static_graph", "gradient_as_bucket_view"):
+        if key in wrapper and not isinstance(wrapper[key], bool):
+            raise ConfigError(f"must be True or False, got {wrapper[key]!r}", path=f"model_wrapper_cfg.{key}",
+                              fix=f"write {key}=True or {key}=False")
+    if "bucket_cap_mb" in wrapper:
+        check_number(wrapper["bucket_cap_mb"], "model_wrapper_cfg.bucket_cap_mb", low=0)
     wtype = str(wrapper.pop("type", "MMDistributedDataParallel")).rpartition(".")[2]
     if wtype not in ("MMDistributedDataParallel", "DistributedDataParallel"):
         raise ConfigError(
@@ -143,7 +157,7 @@ def plan_env(cfg: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if env_cfg.get("cudnn_benchmark"):
         out["benchmark"] = True
-    randomness = cfg.get("randomness") or {}
+    randomness = _section(cfg.get("randomness"), "randomness", "dict(seed=0, deterministic=False)")
     if randomness.get("deterministic"):
         out["deterministic"] = True
         out["benchmark"] = False
@@ -154,7 +168,6 @@ def plan_env(cfg: Mapping[str, Any]) -> dict[str, Any]:
         return out
     from lightning.pytorch.strategies import DDPStrategy
 
-    backend = dist_cfg.get("backend")
     if backend == "nccl" and accelerator == "cpu":
         backend = "gloo"
     ddp_kwargs: dict[str, Any] = {
@@ -182,7 +195,6 @@ def plan_env(cfg: Mapping[str, Any]) -> dict[str, Any]:
 
         if TorchElasticEnvironment.detect():
             ddp_kwargs["cluster_environment"] = TorchElasticEnvironment()
-    start = mp_cfg.get("mp_start_method")
     if start and torch.multiprocessing.get_start_method(allow_none=True) != start:
         torch.multiprocessing.set_start_method(start, force=True)
     out["strategy"] = DDPStrategy(**ddp_kwargs)

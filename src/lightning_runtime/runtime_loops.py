@@ -28,7 +28,7 @@ import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
 
 from .context import LoopSpec
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, check_int, check_mapping, did_you_mean
 from .progress import train_epoch, train_iter, train_iters_processed
 
 __all__ = [
@@ -46,11 +46,7 @@ _EVAL_LOOPS = {"val_cfg": ("ValLoop",), "test_cfg": ("TestLoop",)}
 
 
 def _int(value: Any, path: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < minimum:
-        raise ConfigError(
-            f"must be an integer >= {minimum}, got {value!r}", path=path, fix=f"write a whole number >= {minimum}"
-        )
-    return int(value)
+    return check_int(value, path, minimum=minimum)
 
 
 def parse_train_cfg(train_cfg: Mapping[str, Any] | None, *, path: str = "train_cfg") -> LoopSpec | None:
@@ -61,15 +57,13 @@ def parse_train_cfg(train_cfg: Mapping[str, Any] | None, *, path: str = "train_c
     """
     if train_cfg is None:
         return None
-    if not isinstance(train_cfg, Mapping):
-        raise ConfigError(f"expected a dict, got {type(train_cfg).__name__}", path=path)
-    cfg = dict(train_cfg)
+    cfg = dict(check_mapping(train_cfg, path, example="dict(type='IterBasedTrainLoop', max_iters=80000, val_interval=8000)"))
     if "type" in cfg and "by_epoch" in cfg:
         raise ConfigError(
             "only one of 'type' or 'by_epoch' may be given (as in MMEngine)", path=path, fix="remove 'by_epoch'"
         )
     if "type" in cfg:
-        loop_type = str(cfg["type"]).rpartition(".")[2]
+        loop_type = str(cfg["type"]).rpartition(".")[2] if isinstance(cfg["type"], str) else repr(cfg["type"])
         if loop_type not in _LOOP_TYPES:
             raise ConfigError(
                 f"unknown training loop {cfg['type']!r}",
@@ -79,7 +73,10 @@ def parse_train_cfg(train_cfg: Mapping[str, Any] | None, *, path: str = "train_c
             )
         by_epoch = loop_type == "EpochBasedTrainLoop"
     else:
-        by_epoch = bool(cfg.pop("by_epoch", True))
+        by_epoch = cfg.pop("by_epoch", True)
+        if not isinstance(by_epoch, bool):
+            raise ConfigError(f"must be True or False, got {by_epoch!r}", path=f"{path}.by_epoch",
+                              fix="write by_epoch=True (epochs) or by_epoch=False (iterations), or use type=...")
     keys = _EPOCH_KEYS if by_epoch else _ITER_KEYS
     for key in cfg:
         if key not in keys:
@@ -88,6 +85,7 @@ def parse_train_cfg(train_cfg: Mapping[str, Any] | None, *, path: str = "train_c
                 path=f"{path}.{key}",
                 candidates=did_you_mean(key, keys),
                 expected="one of: " + ", ".join(k for k in keys if k != "type"),
+                fix=f"rename {key!r} to one of the arguments above, or remove it",
             )
     limit_key = "max_epochs" if by_epoch else "max_iters"
     if limit_key not in cfg:
@@ -95,18 +93,28 @@ def parse_train_cfg(train_cfg: Mapping[str, Any] | None, *, path: str = "train_c
     limit = _int(cfg[limit_key], f"{path}.{limit_key}", 1)
     val_interval = _int(cfg.get("val_interval", 1 if by_epoch else 1000), f"{path}.val_interval", 1)
     val_begin = _int(cfg.get("val_begin", 1), f"{path}.val_begin", 0)
-    dyn_raw = cfg.get("dynamic_intervals") or ()
+    dyn_raw = cfg.get("dynamic_intervals")
+    if dyn_raw is None:
+        dyn_raw = ()
+    if not isinstance(dyn_raw, (list, tuple)):
+        raise ConfigError(
+            f"expected a list of (milestone, interval) pairs, got {type(dyn_raw).__name__} {dyn_raw!r}",
+            path=f"{path}.dynamic_intervals",
+            fix="write dynamic_intervals=[(milestone, interval), ...], e.g. [(4000, 500)], or remove it",
+        )
     dynamic: list[tuple[int, int]] = []
     for i, item in enumerate(dyn_raw):
         if not isinstance(item, (list, tuple)) or len(item) != 2:
             raise ConfigError(
-                f"expected (milestone, interval), got {item!r}", path=f"{path}.dynamic_intervals[{i}]"
+                f"expected (milestone, interval), got {item!r}", path=f"{path}.dynamic_intervals[{i}]",
+                fix="write each entry as a pair (milestone, interval), e.g. (4000, 500)",
             )
         dynamic.append(
             (_int(item[0], f"{path}.dynamic_intervals[{i}][0]"), _int(item[1], f"{path}.dynamic_intervals[{i}][1]", 1))
         )
     if [m for m, _ in dynamic] != sorted(m for m, _ in dynamic):
-        raise ConfigError("milestones must be increasing", path=f"{path}.dynamic_intervals")
+        raise ConfigError("milestones must be increasing", path=f"{path}.dynamic_intervals",
+                          fix="sort the (milestone, interval) pairs by milestone")
     return LoopSpec(
         by_epoch=by_epoch,
         max_iters=None if by_epoch else limit,
@@ -121,13 +129,13 @@ def check_eval_cfg(name: str, cfg: Mapping[str, Any] | None) -> bool:
     """Validate ``val_cfg`` / ``test_cfg`` (``ValLoop`` / ``TestLoop``, ``fp16``); True when fp16 is asked."""
     if cfg is None:
         return False
-    if not isinstance(cfg, Mapping):
-        raise ConfigError(f"expected a dict or None, got {type(cfg).__name__}", path=name)
+    check_mapping(cfg, name, example=f"dict(type={_EVAL_LOOPS[name][0]!r})")
     allowed = _EVAL_LOOPS[name]
     loop_type = str(cfg.get("type", allowed[0])).rpartition(".")[2]
     if loop_type not in allowed:
         raise ConfigError(
-            f"unknown loop {cfg.get('type')!r}", path=f"{name}.type", candidates=did_you_mean(loop_type, allowed)
+            f"unknown loop {cfg.get('type')!r}", path=f"{name}.type", candidates=did_you_mean(loop_type, allowed),
+            fix=f"use type={allowed[0]!r} (custom loops are not supported on Lightning)",
         )
     for key in cfg:
         if key not in ("type", "fp16"):
@@ -136,8 +144,12 @@ def check_eval_cfg(name: str, cfg: Mapping[str, Any] | None) -> bool:
                 path=f"{name}.{key}",
                 candidates=did_you_mean(key, ["fp16"]),
                 expected="type, fp16",
+                fix=f"remove {key!r} (a {loop_type} takes only fp16)",
             )
-    return bool(cfg.get("fp16", False))
+    fp16 = cfg.get("fp16", False)
+    if not isinstance(fp16, bool):
+        raise ConfigError(f"must be True or False, got {fp16!r}", path=f"{name}.fp16", fix="write fp16=True or fp16=False")
+    return fp16
 
 
 def _interval_after(spec: LoopSpec, count: int) -> int:

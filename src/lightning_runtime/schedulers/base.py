@@ -33,35 +33,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_int, check_number
 
 __all__ = ["INF", "ParamScheduler", "Vec", "check_int", "check_number", "scale", "toward", "like"]
 
 #: MMEngine's "no end" (``int(1e9)``); an unset ``end`` without a train loop length.
 INF = int(1e9)
-
-
-def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
-    """Return ``value`` as an int or raise a :class:`ConfigError` at ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer)) or (
-        isinstance(value, float) and not value.is_integer()
-    ):
-        raise ConfigError(f"must be an integer, got {value!r}", path=name, fix=f"set {name} to a whole number")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ConfigError(f"must be >= {minimum}, got {value}", path=name, fix=f"set {name} to {minimum} or more")
-    return value
-
-
-def check_number(value: Any, name: str, *, low: float | None = None, high: float | None = None) -> float:
-    """Return ``value`` (a real number, optionally within ``[low, high]``) or raise at ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or math.isnan(value):
-        raise ConfigError(f"must be a number, got {value!r}", path=name, expected="a number",
-                          fix=f"set {name} to a number (without quotes)")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ConfigError(f"must be in [{low}, {high}], got {value!r}", path=name,
-                          fix=f"set {name} to a value between {low} and {high}")
-    return value
 
 
 class Vec(list):
