@@ -37,18 +37,26 @@ def _get(cfg: Mapping[str, Any], key: str, default: Any = None) -> Any:
     return value if value is not None else default
 
 
+def _section(cfg: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The legacy section ``key`` as a dict; ``{}`` when it is missing or not a dict (``runner=3``).
+
+    The fix text is written from whatever the old config holds; a value of the wrong kind only
+    makes it less specific, never a crash.
+    """
+    value = cfg.get(key)
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
 def _max_iters(cfg: Mapping[str, Any]) -> Any:
-    runner = _get(cfg, "runner", {})
-    if isinstance(runner, Mapping):
-        return runner.get("max_iters") or runner.get("max_epochs") or "<max_iters>"
-    return "<max_iters>"
+    runner = _section(cfg, "runner")
+    return runner.get("max_iters") or runner.get("max_epochs") or "<max_iters>"
 
 
 def _optimizer_fix(cfg: Mapping[str, Any]) -> str:
     wrapper: dict[str, Any] = {"type": "OptimWrapper", "optimizer": _get(cfg, "optimizer", {})}
-    oc = _get(cfg, "optimizer_config", {})
-    if isinstance(oc, Mapping):
-        if oc.get("grad_clip"):
+    oc = _section(cfg, "optimizer_config")
+    if oc:
+        if isinstance(oc.get("grad_clip"), Mapping):
             wrapper["clip_grad"] = dict(oc["grad_clip"])
         if oc.get("cumulative_iters"):
             wrapper["accumulative_counts"] = oc["cumulative_iters"]
@@ -76,8 +84,8 @@ _POLICIES = {
 
 
 def _lr_fix(cfg: Mapping[str, Any]) -> str:
-    lc = _get(cfg, "lr_config", {})
-    if not isinstance(lc, Mapping):
+    lc = _section(cfg, "lr_config")
+    if not lc:
         return "param_scheduler = [dict(type='PolyLR', ...)]"
     by_epoch = lc.get("by_epoch", True)
     end = _max_iters(cfg)
@@ -107,16 +115,17 @@ def _momentum_fix(cfg: Mapping[str, Any]) -> str:
 
 
 def _checkpoint_fix(cfg: Mapping[str, Any]) -> str:
-    cc = dict(_get(cfg, "checkpoint_config", {}) or {})
+    cc = {k: v for k, v in _section(cfg, "checkpoint_config").items() if isinstance(k, str) and k != "type"}
     return "default_hooks = dict(checkpoint=" + _fmt(dict(type="CheckpointHook", **cc)) + ")"
 
 
 def _log_fix(cfg: Mapping[str, Any]) -> str:
-    lc = dict(_get(cfg, "log_config", {}) or {})
+    lc = _section(cfg, "log_config")
     hooks = lc.pop("hooks", [])
+    hooks = hooks if isinstance(hooks, (list, tuple)) else []
     logger = dict(type="LoggerHook", interval=lc.pop("interval", 10))
     backends = [dict(type="LocalVisBackend")]
-    for hook in hooks or []:
+    for hook in hooks:
         kind = str(hook.get("type", "")) if isinstance(hook, Mapping) else ""
         if "Tensorboard" in kind:
             backends.append(dict(type="TensorboardVisBackend"))
@@ -127,7 +136,7 @@ def _log_fix(cfg: Mapping[str, Any]) -> str:
 
 
 def _evaluation_fix(cfg: Mapping[str, Any]) -> str:
-    ev = dict(_get(cfg, "evaluation", {}) or {})
+    ev = _section(cfg, "evaluation")
     metric = ev.get("metric", "mIoU")
     metrics = list(metric) if isinstance(metric, (list, tuple)) else [metric]
     return (f"train_cfg = dict(val_interval={ev.get('interval', 1)}, ...)\n    "
@@ -136,7 +145,7 @@ def _evaluation_fix(cfg: Mapping[str, Any]) -> str:
 
 
 def _runner_fix(cfg: Mapping[str, Any]) -> str:
-    runner = dict(_get(cfg, "runner", {}) or {})
+    runner = _section(cfg, "runner")
     kind = str(runner.get("type", ""))
     if "Epoch" in kind or "max_epochs" in runner:
         return (f"train_cfg = dict(type='EpochBasedTrainLoop', "
@@ -151,8 +160,7 @@ def _workflow_fix(cfg: Mapping[str, Any]) -> str:
 
 
 def _fp16_fix(cfg: Mapping[str, Any]) -> str:
-    fp16 = _get(cfg, "fp16", {}) or {}
-    scale = fp16.get("loss_scale", "dynamic") if isinstance(fp16, Mapping) else "dynamic"
+    scale = _section(cfg, "fp16").get("loss_scale", "dynamic")
     return (f"optim_wrapper = dict(type='AmpOptimWrapper', loss_scale={scale!r}, "
             "optimizer=...)")
 

@@ -38,8 +38,10 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
+import re
 import time
 import types
 from collections.abc import Mapping
@@ -51,10 +53,10 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from .context import RunContext
-from .errors import ConfigError, locate_error
+from .errors import ConfigError, check_int, check_keys, check_mapping, did_you_mean, locate_error
 from .legacy import check_legacy_keys
 from .runtime_data import TrainDataControl
-from .runtime_env import apply_randomness, check_keys, plan_env
+from .runtime_env import apply_randomness, plan_env
 from .runtime_loops import LoopControl, check_eval_cfg, loop_trainer_kwargs, parse_train_cfg
 from .runtime_precision import plan_precision
 from .runtime_support import (
@@ -84,7 +86,112 @@ def _as_config(cfg: Any) -> Any:
         from .config import load_config
 
         return load_config(dict(cfg))
-    raise ConfigError(f"expected a config (dict or file path), got {type(cfg).__name__}")
+    raise ConfigError(f"expected a config (dict or file path), got {type(cfg).__name__}",
+                      fix="pass load_config('my_config.py'), a dict, or a config file path")
+
+
+_LOG_PROCESSOR_KEYS = ("type", "window_size", "by_epoch", "custom_cfg", "num_digits", "log_with_hierarchy",
+                       "mean_pattern")
+
+
+def _check_log_processor(value: Any) -> dict[str, Any]:
+    """``log_processor`` as a plain dict, every argument checked (the LoggerHook builds it later)."""
+    path = "log_processor"
+    if value is None:
+        return {}
+    log_processor = dict(check_mapping(value, path, example="dict(by_epoch=False, window_size=50)"))
+    check_keys(log_processor, _LOG_PROCESSOR_KEYS, path)
+    if "type" in log_processor and str(log_processor["type"]).rpartition(".")[2] != "LogProcessor":
+        raise ConfigError(f"unknown log processor {log_processor['type']!r}", path=f"{path}.type",
+                          fix="use type='LogProcessor' (custom log processors are not supported) or remove type")
+    for key in ("by_epoch", "log_with_hierarchy"):
+        if key in log_processor and not isinstance(log_processor[key], bool):
+            raise ConfigError(f"must be True or False, got {log_processor[key]!r}", path=f"{path}.{key}",
+                              fix=f"write {key}=True or {key}=False")
+    if "window_size" in log_processor:
+        check_int(log_processor["window_size"], f"{path}.window_size", minimum=1)
+        log_processor["window_size"] = int(log_processor["window_size"])
+    if "num_digits" in log_processor:
+        digits = check_int(log_processor["num_digits"], f"{path}.num_digits", minimum=0)
+        if digits > 20:
+            raise ConfigError(f"must be at most 20, got {digits}", path=f"{path}.num_digits",
+                              fix="use num_digits=4 (MMEngine's default)")
+        log_processor["num_digits"] = digits
+    pattern = log_processor.get("mean_pattern")
+    if pattern is not None:
+        if not isinstance(pattern, str):
+            raise ConfigError(f"must be a regular expression (a string), got {pattern!r}", path=f"{path}.mean_pattern",
+                              fix=r"write mean_pattern=r'.*(loss|time|data_time|grad_norm).*' or remove it")
+        try:
+            re.compile(pattern)
+        except (re.error, RecursionError, OverflowError) as exc:
+            raise ConfigError(f"is not a valid regular expression: {exc}", path=f"{path}.mean_pattern",
+                              fix="correct the pattern (Python re syntax)") from None
+    custom = log_processor.get("custom_cfg")
+    if custom is not None and not isinstance(custom, (list, tuple)):
+        raise ConfigError(f"must be a list of dicts, got {type(custom).__name__}", path=f"{path}.custom_cfg",
+                          fix="write custom_cfg=[dict(data_src='loss', window_size='global', method_name='mean')]")
+    from .log_format import LogProcessor
+
+    LogProcessor(**{k: v for k, v in log_processor.items() if k != "type"})  # its own checks of custom_cfg
+    return log_processor
+
+
+def _check_work_dir(value: Any) -> Path:
+    """``work_dir`` as a Path that can be created (or exists as a directory) and written.
+
+    Checked without creating anything: the closest existing ancestor must be a writable directory.
+    """
+    example = "work_dir='./work_dirs/my_run'"
+    if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
+        raise ConfigError(f"must be a directory path (a string), got {type(value).__name__} {value!r}",
+                          path="work_dir", fix=f"write {example}")
+    text = os.fspath(value)
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"must be a directory path, got {text!r}", path="work_dir", fix=f"write {example}")
+    if "\x00" in text:
+        raise ConfigError("holds a NUL character, which no file system accepts", path="work_dir",
+                          fix=f"remove the \\x00 from the path, e.g. {example}")
+    work_dir = Path(text)
+    probe = work_dir
+    try:
+        while not probe.exists():
+            if probe.parent == probe:
+                break
+            probe = probe.parent
+        is_dir = probe.is_dir()
+    except OSError as exc:  # a name too long, a loop of links, ...
+        raise ConfigError(f"cannot be used as a directory: {exc.strerror or exc}", path="work_dir",
+                          fix=f"choose another directory, e.g. {example}") from None
+    if probe == work_dir and not is_dir:
+        raise ConfigError(f"{text!r} exists and is not a directory", path="work_dir",
+                          fix="choose a directory path (this one is a file), or move the file away")
+    if not is_dir:
+        raise ConfigError(f"cannot create {text!r}: {str(probe)!r} is a file, not a directory", path="work_dir",
+                          fix="choose a path whose parents are directories")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        what = "is not writable" if probe == work_dir else f"cannot be created: {str(probe)!r} is not writable"
+        raise ConfigError(f"{text!r} {what} by this user", path="work_dir",
+                          fix="choose a directory you can write to (--work_dir=DIR), or fix its permissions")
+    return work_dir
+
+
+def _trainer_arguments() -> list[str]:
+    params = inspect.signature(pl.Trainer.__init__).parameters.values()
+    return [p.name for p in params if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def check_trainer_kwargs(kwargs: Mapping[str, Any], path: str = "trainer") -> None:
+    """Raise a did-you-mean :class:`ConfigError` for a key that ``L.Trainer`` does not take."""
+    accepted = _trainer_arguments()
+    for key in kwargs:
+        if key not in accepted:
+            raise ConfigError(
+                f"L.Trainer has no argument {key!r}",
+                path=f"{path}.{key}",
+                candidates=did_you_mean(str(key), accepted),
+                fix=f"remove {key!r} or correct its spelling (see lightning.pytorch.Trainer's arguments)",
+            )
 
 
 def _check_epoch_entries_in_iter_loop(sched_cfg: Any, loop: Any) -> None:
@@ -93,8 +200,8 @@ def _check_epoch_entries_in_iter_loop(sched_cfg: Any, loop: Any) -> None:
     MMEngine's iteration loop runs one endless epoch, so such an entry never steps there (the lr
     silently stays at its start value). Rather than reproduce that or guess, say how to fix it.
     """
-    if loop is None or loop.by_epoch:
-        return
+    if loop is None or loop.by_epoch or not isinstance(sched_cfg, (Mapping, list, tuple)):
+        return  # (not a list: build_scheduler says what is wrong)
     entries = [sched_cfg] if isinstance(sched_cfg, Mapping) else list(sched_cfg)
     for i, entry in enumerate(entries):
         if not isinstance(entry, Mapping) or "ReduceOnPlateau" in str(entry.get("type", "")):
@@ -154,17 +261,22 @@ class Runtime:
         # small sections
         auto = cfg.get("auto_scale_lr")
         if auto is not None:
-            check_keys(auto, ("base_batch_size", "enable"), "auto_scale_lr")
+            check_keys(auto, ("base_batch_size", "enable"), "auto_scale_lr",
+                       example="dict(enable=False, base_batch_size=16)")
             if auto.get("enable") and "base_batch_size" not in auto:
                 raise ConfigError("missing 'base_batch_size'", path="auto_scale_lr", fix="add base_batch_size=...")
+            if "base_batch_size" in auto:
+                check_int(auto["base_batch_size"], "auto_scale_lr.base_batch_size", minimum=1)
         log_level = str(cfg.get("log_level", "INFO")).upper()
         if log_level not in _LOG_LEVELS:
             raise ConfigError(f"unknown log_level {cfg.get('log_level')!r}", path="log_level",
-                              expected=", ".join(_LOG_LEVELS))
+                              expected=", ".join(_LOG_LEVELS), candidates=did_you_mean(log_level, _LOG_LEVELS),
+                              fix="use one of the levels above, e.g. log_level='INFO'")
         self.log_level = log_level
-        log_processor = dict(cfg.get("log_processor") or {})
-        check_keys(log_processor, ("type", "window_size", "by_epoch", "custom_cfg", "num_digits",
-                                   "log_with_hierarchy", "mean_pattern"), "log_processor")
+        log_processor = _check_log_processor(cfg.get("log_processor"))
+        trainer_section = cfg.get("trainer")
+        if trainer_section is not None:
+            check_trainer_kwargs(check_mapping(trainer_section, "trainer", example="dict(max_epochs=1)"))
         # work_dir: MMEngine tools default to ./work_dirs/<config stem>
         work_dir = cfg.get("work_dir")
         if work_dir is None:
@@ -174,7 +286,7 @@ class Runtime:
         timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
         self.ctx = RunContext(
             cfg=cfg,
-            work_dir=Path(work_dir),
+            work_dir=_check_work_dir(work_dir),
             timestamp=timestamp,
             train_loop=self.train_loop,
             log_processor=log_processor,
@@ -187,7 +299,7 @@ class Runtime:
         # The train data read as MMEngine's loops read it (runtime_data): chained passes for an
         # iteration loop, per-pass seeded permutations, exact mid-pass resume. MMEngine seeds its
         # sampler with randomness.seed (a synchronized random seed when diff_rank_seed or no seed).
-        randomness = cfg.get("randomness") or {}
+        randomness = cfg.get("randomness") or {}  # checked by plan_env
         sampler_seed = None if randomness.get("diff_rank_seed") else randomness.get("seed")
         self._data_control = TrainDataControl(self.train_loop, seed=sampler_seed) if self.train_loop is not None else None
         self._check_optim_and_schedulers()
@@ -212,7 +324,8 @@ class Runtime:
             warnings.simplefilter("ignore")  # the real build warns, once
             optimizer = build_stand_in_optimizer(wrapper)
             sched_cfg = self.cfg.get("param_scheduler")
-            if sched_cfg and not self._scheduler_hook_removed():
+            not_a_list = sched_cfg is not None and not isinstance(sched_cfg, (Mapping, list, tuple))
+            if (sched_cfg or not_a_list) and not self._scheduler_hook_removed():
                 _check_epoch_entries_in_iter_loop(sched_cfg, self.train_loop)
                 # epoch_length is unknown until the dataloader exists; 1 stands in for the check
                 build_scheduler(optimizer, sched_cfg, epoch_length=1, **self._schedule_bounds(1))
@@ -282,6 +395,7 @@ class Runtime:
 
     def build_trainer(self, **overrides: Any) -> pl.Trainer:
         """``L.Trainer(**trainer_kwargs(), callbacks=callbacks(), **overrides)``; ``callbacks=`` adds."""
+        check_trainer_kwargs(overrides)
         kwargs = self.trainer_kwargs()
         kwargs["callbacks"] = self.callbacks() + list(overrides.pop("callbacks", None) or [])
         kwargs.update(overrides)
@@ -351,13 +465,20 @@ class Runtime:
 
         ``paramwise_cfg`` and ``constructor`` need the model's parameter names, which the up-front
         check of ``__init__`` does not have; building here makes a mistake there stop the run
-        before anything is written to ``work_dir``. Modules with their own
-        ``configure_optimizers`` are left alone. Warnings are left to the real build (once).
+        before anything is written to ``work_dir``. A module with its own
+        ``configure_optimizers`` is checked too (it calls :meth:`configure_optimizers` inside
+        ``trainer.fit``, after the loggers created their directories), whenever ``optim_wrapper``
+        has a ``paramwise_cfg`` or ``constructor``: the only parts the stand-in check of
+        ``__init__`` leaves out. Warnings are left to the real build (once).
         """
         from lightning.pytorch.utilities.model_helpers import is_overridden
 
         wrapper = self.cfg.get("optim_wrapper")
-        if wrapper is None or is_overridden("configure_optimizers", module):
+        if wrapper is None:
+            return
+        if is_overridden("configure_optimizers", module) and not (
+            isinstance(wrapper, Mapping) and ("paramwise_cfg" in wrapper or "constructor" in wrapper)
+        ):
             return
         import warnings
 

@@ -17,7 +17,7 @@ from typing import Any, Optional
 from lightning.pytorch.callbacks import EarlyStopping
 from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_int, check_number
 from ..registry import HOOKS
 
 __all__ = ["EarlyStoppingHook"]
@@ -68,10 +68,21 @@ class EarlyStoppingHook(EarlyStopping):
         patience: int = 5,
         stopping_threshold: Optional[float] = None,
     ) -> None:
+        if not isinstance(monitor, str) or not monitor:
+            raise ConfigError(f"must be the name of a logged metric (a string), got {monitor!r}", path="monitor",
+                              fix="write monitor='mIoU' (or another key your validation logs)")
         if rule is None:
             rule = infer_rule(monitor)
         if rule not in ("greater", "less"):
-            raise ConfigError(f"rule must be 'greater' or 'less', got {rule!r}", path="rule")
+            raise ConfigError(f"rule must be 'greater' or 'less', got {rule!r}", path="rule",
+                              fix="write rule='greater' (higher is better) or rule='less'")
+        min_delta = check_number(min_delta, "min_delta", low=0)
+        patience = check_int(patience, "patience", minimum=0)
+        for name, flag in (("strict", strict), ("check_finite", check_finite)):
+            if not isinstance(flag, bool):
+                raise ConfigError(f"must be True or False, got {flag!r}", path=name, fix=f"write {name}=True or {name}=False")
+        if stopping_threshold is not None:
+            stopping_threshold = check_number(stopping_threshold, "stopping_threshold")
         self.rule = rule
         super().__init__(
             monitor=monitor,

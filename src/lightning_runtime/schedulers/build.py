@@ -55,6 +55,12 @@ def _build_one(
             raise ConfigError(f"{cfg.describe()} is epoch-based but the epoch length is unknown", path=path,
                               fix="pass epoch_length=len(train_dataloader)")
         return cfg, {"type": type(cfg).__name__, "instance": repr(cfg)}
+    if not isinstance(cfg, Mapping):
+        shown = f"{cfg!r}" if len(repr(cfg)) < 60 else type(cfg).__name__
+        example = f"dict(type={cfg!r}, ...)" if isinstance(cfg, str) and cfg.isidentifier() else "dict(type='PolyLR', ...)"
+        raise ConfigError(f"each scheduler must be a dict with a 'type', got {shown}", path=path,
+                          expected="dict(type=..., begin=..., end=..., by_epoch=...)",
+                          fix=f"write the entry as {example}")
     args = dict(cfg)
     args.pop("_scope_", None)
     if "type" not in args:
