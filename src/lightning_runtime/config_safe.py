@@ -129,7 +129,8 @@ def walk_size(value: Any, cap: int, max_depth: int | None = None,
                     raise DataProblem("cycle", (*[f[3] for f in stack[1:]], key))
                 else:
                     if max_depth is not None and len(stack) >= max_depth:
-                        raise DataProblem("depth", (*[f[3] for f in stack[1:]], key))
+                        # the first levels are enough to find it (and keep messages short)
+                        raise DataProblem("depth", tuple(f[3] for f in stack[1:])[:8])
                     active.add(cid)
                     stack.append([child, _children(child), 1, key])
                     count += 1

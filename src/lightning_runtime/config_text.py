@@ -119,35 +119,38 @@ def substitute_base_vars(cfg: Any, mapping: Mapping[str, str], base: Mapping[str
     Like MMEngine's walk, every container is copied separately (no sharing survives between
     values) while a substituted inherited value is the inherited object itself.
 
-    ``budget`` (``[n]``) bounds the expanded size of everything substituted: each inherited value
-    costs its expanded size each time it is used, so ``[{{_base_.big}}] * 20000`` is refused
-    before anything copies it.
+    ``budget`` (``[n, ...]``) bounds the expanded size of everything substituted: each inherited
+    value costs its expanded size each time it is used, so ``[{{_base_.big}}] * 20000`` is
+    refused before anything copies it.
 
     Raises:
         ConfigError: an unknown ``_base_`` key, or the substituted values exceed ``budget``.
     """
     from .errors import format_path
 
-    if isinstance(cfg, str) and cfg in mapping:
-        value = lookup_base(base, mapping[cfg], filename, format_path(path) or None)
-        if budget is not None:
-            budget[0] -= tree_size(value, max(budget[0], 0))
-            if budget[0] < 0:
-                raise ConfigError(
-                    f"{{{{_base_.{mapping[cfg]}}}}} makes the config too large (an inherited "
-                    "value counts its full size each time it is substituted)",
-                    path=format_path(path) or None, file=filename, fix=LIMIT_FIX)
-        return value
-    if isinstance(cfg, dict):
-        out = type(cfg).__new__(type(cfg))
-        dict.__init__(out)
-        for key, value in dict.items(cfg):
-            out[copy.deepcopy(key)] = substitute_base_vars(value, mapping, base, filename,
-                                                           (*path, key), budget)
-        return out
-    if isinstance(cfg, (list, tuple)):
-        return type(cfg)(
-            substitute_base_vars(v, mapping, base, filename, (*path, i), budget)
-            for i, v in enumerate(cfg)
-        )
-    return copy.deepcopy(cfg)
+    sizes: dict[int, int] = {}  # expanded size of each inherited value, measured once
+
+    def walk(cfg: Any, path: tuple[Any, ...]) -> Any:
+        if isinstance(cfg, str) and cfg in mapping:
+            value = lookup_base(base, mapping[cfg], filename, format_path(path) or None)
+            if budget is not None:
+                if id(value) not in sizes:
+                    sizes[id(value)] = tree_size(value, max(budget[0], 0))
+                budget[0] -= sizes[id(value)]
+                if budget[0] < 0:
+                    raise ConfigError(
+                        f"{{{{_base_.{mapping[cfg]}}}}} makes the config too large (an inherited "
+                        "value counts its full size each time it is substituted)",
+                        path=format_path(path) or None, file=filename, fix=LIMIT_FIX)
+            return value
+        if isinstance(cfg, dict):
+            out = type(cfg).__new__(type(cfg))
+            dict.__init__(out)
+            for key, value in dict.items(cfg):
+                out[copy.deepcopy(key)] = walk(value, (*path, key))
+            return out
+        if isinstance(cfg, (list, tuple)):
+            return type(cfg)(walk(v, (*path, i)) for i, v in enumerate(cfg))
+        return copy.deepcopy(cfg)
+
+    return walk(cfg, path)

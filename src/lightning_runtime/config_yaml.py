@@ -236,6 +236,23 @@ class _Interpolations:
         return self.size(tuple(where), node, depth + 1)
 
 
+def _check_values(data: dict[Any, Any], filename: str, text: str, limits: Limits,
+                  max_depth: int) -> None:
+    for key, value in data.items():
+        try:
+            size = walk_size(value, limits.max_total, max_depth, check_types=True)
+        except DataProblem as problem:
+            message, fix = data_problem_message(problem, limits)
+            parts = [p for p in (key, *problem.path) if p not in (_TUPLE, _SET)]
+            line = yaml_locations(text).get((str(key),), (None,))[0]
+            raise ConfigError(message, path=format_path(parts), file=filename, line=line,
+                              fix=fix) from None
+        if size > limits.max_total:
+            line = yaml_locations(text).get((str(key),), (None,))[0]
+            raise ConfigError(f"value larger than {limits.max_total} elements", path=str(key),
+                              file=filename, line=line, fix=LIMIT_FIX)
+
+
 def load_yaml_text(text: str, filename: str, limits: Limits | None = None) -> dict[str, Any]:
     """Parse YAML/JSON text into plain data (a mapping); errors name ``file:line``.
 
@@ -270,21 +287,11 @@ def load_yaml_text(text: str, filename: str, limits: Limits | None = None) -> di
                           f"{type(data).__name__}", file=filename, line=1,
                           expected="key: value lines at the top level",
                           fix="write the config as key: value lines")
-    for key, value in data.items():
-        try:
-            # +1: a tuple or set is one marker level deeper here than in the result
-            size = walk_size(value, limits.max_total, limits.max_depth + 1, check_types=True)
-        except DataProblem as problem:
-            message, fix = data_problem_message(problem, limits)
-            parts = [p for p in (key, *problem.path) if p not in (_TUPLE, _SET)]
-            line = yaml_locations(text).get((str(key),), (None,))[0]
-            raise ConfigError(message, path=format_path(parts), file=filename, line=line,
-                              fix=fix) from None
-        if size > limits.max_total:
-            line = yaml_locations(text).get((str(key),), (None,))[0]
-            raise ConfigError(f"value larger than {limits.max_total} elements", path=str(key),
-                              file=filename, line=line, fix=LIMIT_FIX)
+    # twice: first loosely on the loaded data (a tuple or set is one marker level deeper there),
+    # then exactly on the data as it will be returned
+    _check_values(data, filename, text, limits, 2 * limits.max_depth + 2)
     data = _escape(data)
+    _check_values(_untuple(data), filename, text, limits, limits.max_depth)
     _Interpolations(data, filename, text, limits).check()
     try:
         container = OmegaConf.to_container(OmegaConf.create(data), resolve=True)
