@@ -9,7 +9,6 @@ timeout only keep a regression from eating the machine); measured times are in t
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import textwrap
@@ -263,13 +262,15 @@ CLI_BOMBS = ["yaml_interpolation_bomb", "yaml_interpolation_empty_strings", "bas
              "yaml_nested_600", "json_nested_300", "non_utf8_with_cookie"]
 
 
-def _limit_memory() -> None:  # pragma: no cover - runs in the child
-    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+# sets the limit, then becomes the CLI (no preexec_fn: it is unsafe when threads exist)
+LIMITED = ("import os, resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
+           "os.execv(sys.argv[1], sys.argv[1:])")
 
 
 def _cli() -> list[str]:
     exe = Path(sys.executable).parent / "lightning-runtime"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "lightning_runtime"]
+    cli = [str(exe)] if exe.exists() else [sys.executable, "-m", "lightning_runtime"]
+    return [sys.executable, "-c", LIMITED, *cli]
 
 
 def test_cli_refuses_every_bomb_with_exit_2_under_a_memory_limit(tmp_path: Path) -> None:
@@ -282,8 +283,7 @@ def test_cli_refuses_every_bomb_with_exit_2_under_a_memory_limit(tmp_path: Path)
             write(root, name, content)
         procs[case] = (subprocess.Popen(
             [*_cli(), "explain", "--config", str(root / main)], cwd=root, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            preexec_fn=_limit_memory), root / main, line, says)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), root / main, line, says)
     failures = []
     for case, (proc, main, line, says) in procs.items():
         try:
