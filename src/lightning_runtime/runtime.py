@@ -117,8 +117,8 @@ def _check_log_processor(value: Any) -> dict[str, Any]:
             raise ConfigError(f"must be at most 20, got {digits}", path=f"{path}.num_digits",
                               fix="use num_digits=4 (MMEngine's default)")
         log_processor["num_digits"] = digits
-    pattern = log_processor.get("mean_pattern")
-    if pattern is not None:
+    if "mean_pattern" in log_processor:
+        pattern = log_processor["mean_pattern"]
         if not isinstance(pattern, str):
             raise ConfigError(f"must be a regular expression (a string), got {pattern!r}", path=f"{path}.mean_pattern",
                               fix=r"write mean_pattern=r'.*(loss|time|data_time|grad_norm).*' or remove it")
@@ -274,6 +274,8 @@ class Runtime:
                               fix="use one of the levels above, e.g. log_level='INFO'")
         self.log_level = log_level
         log_processor = _check_log_processor(cfg.get("log_processor"))
+        if cfg.get("default_hooks") is not None:
+            check_mapping(cfg["default_hooks"], "default_hooks", example="dict(logger=dict(type='LoggerHook', interval=50))")
         trainer_section = cfg.get("trainer")
         if trainer_section is not None:
             check_trainer_kwargs(check_mapping(trainer_section, "trainer", example="dict(max_epochs=1)"))
@@ -374,8 +376,9 @@ class Runtime:
 
     def _logger_interval(self) -> int:
         hooks = self.cfg.get("default_hooks") or {}
-        logger = hooks.get("logger", {}) if "logger" in hooks else {}
-        interval = (logger or {}).get("interval", 10)
+        logger = hooks.get("logger") if isinstance(hooks, Mapping) else None
+        # (a logger entry of the wrong kind is reported by the hook builder, with its path)
+        interval = logger.get("interval", 10) if isinstance(logger, Mapping) else 10
         return interval if isinstance(interval, int) and interval > 0 else 10
 
     def callbacks(self) -> list[Callback]:
@@ -404,7 +407,7 @@ class Runtime:
     # ------------------------------------------------------------------ optimizers
     def _scheduler_hook_removed(self) -> bool:
         hooks = self.cfg.get("default_hooks") or {}
-        return "param_scheduler" in hooks and hooks["param_scheduler"] is None
+        return isinstance(hooks, Mapping) and "param_scheduler" in hooks and hooks["param_scheduler"] is None
 
     def configure_optimizers(self, module: pl.LightningModule) -> dict[str, Any]:
         """Build the optimizer (``optim_wrapper``) and scheduler stack (``param_scheduler``).

@@ -35,6 +35,7 @@ from .errors import ConfigError, check_keys, check_mapping, check_number, did_yo
 __all__ = ["LAUNCHERS", "env_rank", "plan_env", "seed_for_rank", "apply_randomness", "check_keys"]
 
 LAUNCHERS = ("none", "pytorch", "slurm", "mpi")
+_MAX_SEED = 2**32 - 1
 _RANK_VARS = {"pytorch": "RANK", "slurm": "SLURM_PROCID", "mpi": "OMPI_COMM_WORLD_RANK"}
 
 
@@ -73,12 +74,15 @@ def apply_randomness(randomness: Mapping[str, Any] | None, launcher: str) -> int
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"must be an integer or None, got {seed!r}", path="randomness.seed",
                           fix="set randomness.seed to a whole number such as 0, or None for a random seed")
-    if not -(2**63) <= seed < 2**64:
-        raise ConfigError(f"is out of range: {seed}", path="randomness.seed",
-                          fix="use a seed between 0 and 2**32 - 1")
+    if not 0 <= seed <= _MAX_SEED:
+        raise ConfigError(f"must be between 0 and 2**32 - 1 (numpy's range), got {seed}", path="randomness.seed",
+                          fix="use a seed between 0 and 4294967295")
     from lightning.fabric.utilities.seed import seed_everything
 
     final = seed_for_rank(seed, env_rank(launcher), bool(randomness.get("diff_rank_seed", False)))
+    if final > _MAX_SEED:
+        raise ConfigError(f"seed + rank = {final} is past 2**32 - 1 (numpy's range)", path="randomness.seed",
+                          fix="use a smaller seed, or diff_rank_seed=False")
     seed_everything(final, verbose=False)
     if randomness.get("deterministic"):
         torch.backends.cudnn.deterministic = True
