@@ -21,6 +21,7 @@ from .config_safe import (
     SAFE_METHODS,
     _is_lazy_iter,
     _materialize,
+    percent_size,
     percent_widths,
 )
 from .config_types import ConfigDict
@@ -166,7 +167,9 @@ class ExpressionsMixin:
             if width > self.limits.max_format_width:
                 raise self.limit_error(f"format width {width} exceeds "
                                        f"{self.limits.max_format_width}", node)
-        if sum(widths) + len(fmt) > self.limits.max_len:
+        # the exact length is checked after; this bound only keeps the result from being huge
+        if sum(widths) + len(fmt) > self.limits.max_len or \
+                percent_size(fmt, args) > 10 * self.limits.max_len:
             raise self.limit_error(f"formatted string would exceed {self.limits.max_len} "
                                    "characters", node)
 

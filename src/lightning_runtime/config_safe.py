@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .config_ast import _Evaluator
 
 __all__ = ["ALLOWED", "LIMIT_FIX", "Limits", "tree_size", "walk_size", "DataProblem",
-           "DATA_LEAVES", "DATA_CONTAINERS", "data_problem_message", "percent_widths",
+           "DATA_LEAVES", "DATA_CONTAINERS", "data_problem_message", "percent_widths", "percent_size",
            "SAFE_FUNCTIONS", "SAFE_METHODS"]
 
 LIMIT_FIX = ("use a smaller value: reading a config is bounded in time and memory, so huge numbers, "
@@ -46,8 +46,8 @@ class Limits:
     max_len: int = 100_000  # elements of a sequence or characters of a string
     max_int_bits: int = 16_384  # size of an integer result
     max_nodes: int = 100_000  # expanded size of one value (shared sub-values counted each time)
-    max_total: int = 500_000  # expanded size of all assigned values, over a file and its bases
-    max_steps: int = 1_000_000  # comprehension iterations and elements touched, over one load
+    max_total: int = 200_000  # expanded size of all assigned values, over a file and its bases
+    max_steps: int = 500_000  # comprehension iterations and elements touched, over one load
     max_source: int = 256_000  # bytes in one config file
     max_format_width: int = 10_000  # width/precision inside format specs
     max_depth: int = 32  # nesting of containers in a value
@@ -188,7 +188,29 @@ _PERCENT = re.compile(
 
 def percent_widths(fmt: str, args: Any) -> list[int]:
     """Every width and precision a ``fmt % args`` would use, ``*`` ones read from ``args``."""
-    out: list[int] = []
+    return _percent(fmt, args)[0]
+
+
+def percent_size(fmt: str, args: Any) -> int:
+    """An upper bound (in characters, up to a constant factor) of the length of ``fmt % args``."""
+    widths, pieces = _percent(fmt, args)
+    return len(fmt) + sum(widths) + pieces
+
+
+def _text_size(value: Any, conversion: str) -> int:
+    """About how long ``str``/``repr``/``ascii`` of ``value`` can be (never much less)."""
+    if isinstance(value, str | bytes):
+        return len(value) * (10 if conversion in "ra" else 1) + 3
+    if isinstance(value, bool | type(None) | float | complex):
+        return 700
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 2
+    return tree_size(value, 10**9) * 64 * 10
+
+
+def _percent(fmt: str, args: Any) -> tuple[list[int], int]:
+    widths: list[int] = []
+    pieces = 0
     items = list(args) if isinstance(args, tuple) else [args]
     pos = 0
     for m in _PERCENT.finditer(fmt):
@@ -199,11 +221,16 @@ def percent_widths(fmt: str, args: Any) -> list[int]:
             if text == "*":
                 value = items[pos] if pos < len(items) else 0
                 pos += 1
-                out.append(abs(value) if isinstance(value, int) else 0)
+                widths.append(abs(value) if isinstance(value, int) else 0)
             elif text:
-                out.append(int(text) if len(text) <= 18 else 10**18)
+                widths.append(int(text) if len(text) <= 18 else 10**18)
+        conversion = m.group("conv") or "s"
+        if m.group("key") is not None and isinstance(args, dict):
+            pieces += _text_size(args.get(m.group("key")), conversion)
+        elif pos < len(items):
+            pieces += _text_size(items[pos], conversion)
         pos += 1
-    return out
+    return widths, pieces
 
 
 def _materialize(it: Iterable[Any], ev: _Evaluator) -> list[Any]:
