@@ -403,7 +403,7 @@ def check_optimizer_state(states: Any, optimizers: Sequence[torch.optim.Optimize
         if lacking:
             like = _optimizer_like(saved)
             if {"Adam", "AdamW"} <= set(like):  # the same hyperparameters; torch records which one
-                decoupled = {g.get("decoupled_weight_decay") for g in groups if isinstance(g, Mapping)}
+                decoupled = {g.get("decoupled_weight_decay") for g in groups or [] if isinstance(g, Mapping)}
                 if decoupled in ({True}, {False}):
                     like = ["AdamW" if decoupled == {True} else "Adam"]
             was = f" (saved by {' or '.join(like)})" if like else ""

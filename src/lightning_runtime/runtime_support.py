@@ -302,13 +302,13 @@ def work_dir_lock(work_dir: str | os.PathLike[str]) -> Iterator[None]:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 holder = _lock_holder(lock)
-                stale = (holder is not None and holder.get("host") == me["host"]
-                         and isinstance(holder.get("pid"), int)
-                         and (holder["pid"] == me["pid"] or not _pid_alive(holder["pid"])))
+                pid = holder.get("pid") if holder is not None else None
+                stale = (holder is not None and holder.get("host") == me["host"] and isinstance(pid, int)
+                         and pid != me["pid"] and not _pid_alive(pid))
                 if attempt == 0 and stale:
                     from .resume import _warn
 
-                    _warn(f"{lock} was left by process {holder['pid']} on this host, which is no longer "
+                    _warn(f"{lock} was left by process {pid} on this host, which is no longer "
                           "running (a killed run); taking the lock over")
                     with contextlib.suppress(FileNotFoundError):
                         lock.unlink()
