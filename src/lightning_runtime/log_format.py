@@ -63,7 +63,7 @@ class LogProcessor:
         mean_pattern: str = r".*(loss|time|data_time|grad_norm).*",
     ) -> None:
         if not isinstance(window_size, int) or window_size <= 0:
-            raise ConfigError(f"window_size must be a positive int, got {window_size!r}", path="log_processor.window_size")
+            raise ConfigError(f"window_size must be a positive int, got {window_size!r}", path="log_processor.window_size", fix="set log_processor.window_size to a whole number >= 1, e.g. 10")
         self.window_size = window_size
         self.by_epoch = by_epoch
         self.custom_cfg = list(custom_cfg) if custom_cfg else []
@@ -84,10 +84,10 @@ class LogProcessor:
                 raise ConfigError(f"duplicate log_name {name!r}", path=path, fix="give each entry its own log_name")
             seen.add(name)
             if not self.by_epoch and item.get("window_size") == "epoch":
-                raise ConfigError("window_size='epoch' needs log_processor.by_epoch=True", path=f"{path}.window_size")
+                raise ConfigError("window_size='epoch' needs log_processor.by_epoch=True", path=f"{path}.window_size", fix="set log_processor.by_epoch=True, or use window_size='global' or a number")
             method = item.get("method_name", "mean")
             if method not in ("mean", "max", "min", "current"):
-                raise ConfigError(f"unknown method_name {method!r}", path=f"{path}.method_name", expected="mean, max, min or current")
+                raise ConfigError(f"unknown method_name {method!r}", path=f"{path}.method_name", expected="mean, max, min or current", fix="use method_name='mean', 'max', 'min' or 'current'")
 
     # ------------------------------------------------------------------ lines
     def get_log_after_iter(self, runner: Any, batch_idx: int, mode: str) -> tuple[dict, str]:
@@ -235,7 +235,7 @@ class LogProcessor:
             elif window == "global":
                 log_cfg["window_size"] = runner.iter + 1
             else:
-                raise ConfigError(f"window_size must be an int, 'epoch' or 'global', got {window!r}", path="log_processor.custom_cfg")
+                raise ConfigError(f"window_size must be an int, 'epoch' or 'global', got {window!r}", path="log_processor.custom_cfg", fix="write window_size as a whole number, 'epoch' or 'global'")
         return parsed
 
     def _get_iter(self, runner: Any, batch_idx: int) -> int:

@@ -78,7 +78,7 @@ def build_grad_scaler(loss_scale: Any, device: str = "cuda", *, path: str = "opt
     if isinstance(loss_scale, (int, float)) and not isinstance(loss_scale, bool):
         # MMEngine accepts only float (an int raises TypeError there); 512 and 512. mean the same here.
         if loss_scale <= 0:
-            raise ConfigError(f"must be > 0, got {loss_scale!r}", path=path)
+            raise ConfigError(f"must be > 0, got {loss_scale!r}", path=path, fix="use loss_scale='dynamic', a number > 0, or a dict of GradScaler arguments")
         return _tag(StaticGradScaler(device=device, init_scale=float(loss_scale)), {"init_scale": float(loss_scale)})
     if isinstance(loss_scale, Mapping):
         allowed = ("init_scale", "growth_factor", "backoff_factor", "growth_interval", "enabled")
@@ -89,6 +89,7 @@ def build_grad_scaler(loss_scale: Any, device: str = "cuda", *, path: str = "opt
                     path=f"{path}.{key}",
                     candidates=did_you_mean(key, allowed),
                     expected=", ".join(allowed),
+                    fix=f"remove {key!r} or correct its spelling",
                 )
         return _tag(torch.amp.GradScaler(device=device, **dict(loss_scale)), dict(loss_scale))
     raise ConfigError(
@@ -151,7 +152,7 @@ def _clip_plan(clip: Any, path: str, plan: PrecisionPlan) -> None:
     kwargs = dict(clip)
     clip_type = kwargs.pop("type", "norm")
     if clip_type not in ("norm", "value"):
-        raise ConfigError(f"type must be 'norm' or 'value', got {clip_type!r}", path=f"{path}.type")
+        raise ConfigError(f"type must be 'norm' or 'value', got {clip_type!r}", path=f"{path}.type", fix="write clip_grad=dict(type='norm', max_norm=1.0) or type='value'")
     func = torch.nn.utils.clip_grad_norm_ if clip_type == "norm" else torch.nn.utils.clip_grad_value_
     from .registry import check_kwargs
 
@@ -201,7 +202,7 @@ def plan_precision(
             dtype = str(dtype).replace("torch.", "")
             if dtype not in _DTYPES:
                 raise ConfigError(f"dtype must be one of {_DTYPES}, got {dtype!r}", path=f"{path}.dtype",
-                                  candidates=did_you_mean(dtype, _DTYPES))
+                                  candidates=did_you_mean(dtype, _DTYPES), fix="use one of the dtypes above, or remove dtype")
         loss_scale = cfg.get("loss_scale", "dynamic")
         device = "cuda" if accelerator in ("cuda", "gpu") else accelerator
         if dtype in ("float32", "float64"):

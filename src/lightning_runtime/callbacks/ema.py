@@ -76,9 +76,9 @@ class EMAHook(EMAWeightAveraging):
             )
             raise ConfigError(f"ema_type {ema_type!r} is not supported", path="ema_type", fix=fix)
         if begin_iter and begin_epoch:
-            raise ConfigError("set begin_iter or begin_epoch, not both", path="begin_iter")
+            raise ConfigError("set begin_iter or begin_epoch, not both", path="begin_iter", fix="remove one of begin_iter and begin_epoch")
         if begin_iter < 0 or begin_epoch < 0:
-            raise ConfigError("begin_iter and begin_epoch must be >= 0", path="begin_iter")
+            raise ConfigError("begin_iter and begin_epoch must be >= 0", path="begin_iter", fix="set begin_iter / begin_epoch to 0 or more")
         if not 0.0 < momentum < 1.0:
             raise ConfigError(f"momentum must be in (0, 1), got {momentum}", path="momentum",
                               fix="MMEngine's momentum is the weight of the new value, e.g. 0.0002")

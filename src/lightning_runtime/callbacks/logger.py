@@ -94,11 +94,11 @@ class LoggerHook(CallbackHook):
             raise ConfigError(f"interval must be a positive int, got {interval!r}", path="interval",
                               fix="log every N iterations with a whole number N >= 1, e.g. interval=50")
         if not isinstance(ignore_last, bool):
-            raise ConfigError(f"ignore_last must be a bool, got {ignore_last!r}", path="ignore_last")
+            raise ConfigError(f"ignore_last must be a bool, got {ignore_last!r}", path="ignore_last", fix="write ignore_last=True or ignore_last=False")
         if not isinstance(interval_exp_name, int) or interval_exp_name <= 0:
-            raise ConfigError(f"interval_exp_name must be a positive int, got {interval_exp_name!r}", path="interval_exp_name")
+            raise ConfigError(f"interval_exp_name must be a positive int, got {interval_exp_name!r}", path="interval_exp_name", fix="set interval_exp_name to a whole number >= 1, e.g. 1000")
         if out_dir is not None and not isinstance(out_dir, (str, Path)):
-            raise ConfigError("out_dir must be a str or a Path", path="out_dir")
+            raise ConfigError("out_dir must be a str or a Path", path="out_dir", fix="write out_dir='path/to/dir' or remove it")
         if out_dir is not None and "://" in str(out_dir):
             raise ConfigError(
                 f"out_dir {str(out_dir)!r} is a remote URI; only local directories are supported",
@@ -106,12 +106,12 @@ class LoggerHook(CallbackHook):
                 fix="use a local (or mounted) directory, or a Lightning logger for remote storage",
             )
         if not isinstance(keep_local, bool):
-            raise ConfigError(f"keep_local must be a bool, got {keep_local!r}", path="keep_local")
+            raise ConfigError(f"keep_local must be a bool, got {keep_local!r}", path="keep_local", fix="write keep_local=True or keep_local=False")
         for name, value in (("file_client_args", file_client_args), ("backend_args", backend_args)):
             if value is not None:
                 raise ConfigError(f"{name} is not supported", path=name, fix=f"remove {name}; out_dir must be local")
         if not (isinstance(out_suffix, str) or all(isinstance(s, str) for s in out_suffix)):
-            raise ConfigError("out_suffix must be a str or a list of str", path="out_suffix")
+            raise ConfigError("out_suffix must be a str or a list of str", path="out_suffix", fix="write out_suffix='.log' or a list such as ['.json', '.log']")
         self.interval = interval
         self.ignore_last = ignore_last
         self.interval_exp_name = interval_exp_name

@@ -61,7 +61,7 @@ def instantiate(section: Any, path: str) -> Any:
         )
     unknown = sorted(set(section) - {"class_path", "init_args"})
     if unknown:
-        raise ConfigError(f"unknown key(s) {unknown}", path=path, expected="class_path, init_args")
+        raise ConfigError(f"unknown key(s) {unknown}", path=path, expected="class_path, init_args", fix="keep only class_path and init_args in this section")
     from ..registry import Kind, resolve_class
 
     base = "lightning.pytorch.core.module.LightningModule" if path == "model" else \

@@ -80,6 +80,7 @@ def _factory(arch: str) -> Callable[..., nn.Module]:
         path="model.init_args.arch",
         candidates=did_you_mean(arch, list(ARCHS)),
         expected=", ".join(ARCHS) + " or a dotted path to a model factory",
+        fix="use one of the archs above, or a dotted path to a function that returns the model",
     )
 
 

@@ -39,7 +39,7 @@ def get_priority(priority: Union[int, str, Priority], path: str | None = None) -
             config path shown (``custom_hooks[0].priority``).
     """
     if isinstance(priority, bool):
-        raise ConfigError(f"priority must be a name or an int, got {priority!r}", path=path)
+        raise ConfigError(f"priority must be a name or an int, got {priority!r}", path=path, fix="write priority='NORMAL' (or another name) or an int in 0..100")
     if isinstance(priority, int):
         if priority < 0 or priority > 100:
             raise ConfigError(
@@ -60,9 +60,11 @@ def get_priority(priority: Union[int, str, Priority], path: str | None = None) -
                 path=path,
                 candidates=did_you_mean(priority.upper(), names),
                 expected="one of " + ", ".join(names) + " or an int in 0..100",
+                fix="use one of the priority names above or an int in 0..100",
             ) from None
     raise ConfigError(
-        f"priority must be an int, a str or a Priority, got {type(priority).__name__}", path=path
+        f"priority must be an int, a str or a Priority, got {type(priority).__name__}", path=path,
+        fix="write priority='NORMAL' (or another name) or an int in 0..100",
     )
 
 
