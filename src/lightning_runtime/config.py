@@ -113,7 +113,7 @@ class Config(ConfigDict):
             text = json.dumps(self.to_dict(), indent=2, default=as_json) + "\n"
         else:
             raise ConfigError(f"cannot dump to {ext or 'a file without extension'}",
-                              file=path, expected="a .py, .yaml, .yml or .json file name")
+                              file=path, expected="a .py, .yaml, .yml or .json file name", fix="give the file name a .py, .yaml, .yml or .json extension")
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
 
@@ -187,7 +187,7 @@ def _read(filename: str, chain: tuple[str, ...], parent: tuple[str, int | None] 
     if ext not in EXTENSIONS:
         raise ConfigError(f"unsupported config file type {ext or '(none)'!r}",
                           path="_base_" if parent else None, file=pfile or filename, line=pline,
-                          expected="a .py, .yaml, .yml or .json file")
+                          expected="a .py, .yaml, .yml or .json file", fix="name a .py, .yaml, .yml or .json config file")
     if not osp.isfile(filename):
         what = "_base_ file" if parent else "config file"
         raise ConfigError(f"{what} not found: {filename}", path="_base_" if parent else None,
@@ -220,7 +220,7 @@ def _read(filename: str, chain: tuple[str, ...], parent: tuple[str, int | None] 
         base_line = yaml_locations(text).get(("_base_",), (None,))[0]
         if any(not isinstance(b, str) for b in base_files):
             raise ConfigError("_base_ entries must be file paths (str)", path="_base_",
-                              file=filename, line=base_line)
+                              file=filename, line=base_line, fix="write _base_ = ['relative/path.py', ...]")
 
     base_cfg = ConfigDict()
     owners: dict[str, str] = {}
@@ -348,7 +348,7 @@ def load_config(src: str | os.PathLike[str] | Mapping[str, Any],
         cfg = Config(data_dict, path, locator)
     else:
         raise ConfigError(f"cannot load a config from {type(src).__name__}",
-                          expected="a path to a .py/.yaml/.yml/.json file, or a dict")
+                          expected="a path to a .py/.yaml/.yml/.json file, or a dict", fix="pass a config file path or a dict")
     if overrides:
         cfg = _apply_overrides(cfg, overrides)
     return cfg

@@ -334,7 +334,7 @@ def read_base_files(tree: ast.Module, filename: str) -> tuple[list[str], int | N
                 if not isinstance(f, str):
                     raise ConfigError(
                         f"_base_ entries must be file paths (str), got {type(f).__name__}",
-                        path="_base_", file=filename, line=stmt.lineno)
+                        path="_base_", file=filename, line=stmt.lineno, fix="write _base_ = ['relative/path.py', ...]")
             return files, stmt.lineno
     return [], None
 

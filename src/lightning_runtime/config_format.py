@@ -40,7 +40,7 @@ def _scalar(value: Any, path: str) -> str:
         return repr(value)  # range(0, 3) loads back as a range, as in MMEngine
     raise ConfigError(f"a {type(value).__name__} cannot be written to a config file",
                       path=path or None, expected="dicts, lists, tuples, sets, str, numbers, "
-                      "bool or None")
+                      "bool or None", fix="keep only plain data (dicts, lists, str, numbers, bool, None) in the config")
 
 
 def format_value(value: Any, indent: int = 0, path: str = "", prefix: int = 0) -> str:

@@ -194,6 +194,6 @@ def overrides_to_tree(items: Iterable[tuple[str, Any]]) -> dict[str, Any]:
             node = node[part]
             if not isinstance(node, dict):
                 raise ConfigError(f"override {full_key!r} goes through a value set by an "
-                                  "earlier override", path=full_key)
+                                  "earlier override", path=full_key, fix="give each key one override: set the whole value, or only its sub-keys")
         node[parts[-1]] = value
     return tree

@@ -116,7 +116,7 @@ def build_loggers(visualizer: Mapping[str, Any] | None, log_dir: Path) -> list[L
     if visualizer is None:
         backends: Sequence[Any] = [dict(type="LocalVisBackend")]
     elif not isinstance(visualizer, Mapping):
-        raise ConfigError(f"expected a dict, got {type(visualizer).__name__}", path="visualizer")
+        raise ConfigError(f"expected a dict, got {type(visualizer).__name__}", path="visualizer", fix="write visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])")
     else:
         unknown = [k for k in visualizer if k not in _VISUALIZER_KEYS]
         if unknown:

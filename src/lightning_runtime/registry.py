@@ -400,7 +400,7 @@ class Registry:
             raise err.with_location(path=path)
         except (TypeError, ValueError) as exc:
             name = getattr(obj_cls, "__name__", repr(obj_cls))
-            raise ConfigError(f"{name}({_fmt_kwargs(args)}) failed: {exc}", path=path) from exc
+            raise ConfigError(f"{name}({_fmt_kwargs(args)}) failed: {exc}", path=path, fix=f"check the arguments given to {name} against its signature") from exc
 
 
 def _fmt_kwargs(kwargs: Mapping[str, Any]) -> str:

@@ -132,7 +132,7 @@ def load_weights_into(module: Any, path: str, key: str = "load_from") -> Any:
         return load_weights(module, path)
     except (UnsafeCheckpointError, CorruptCheckpointError, PermissionError, IsADirectoryError) as exc:
         _read_checkpoint(path, key)  # raises the ConfigError for this failure
-        raise ConfigError(str(exc), path=key) from None  # pragma: no cover - safe_load raised above
+        raise ConfigError(str(exc), path=key, fix="check that the file is a checkpoint written by torch.save") from None  # pragma: no cover - safe_load raised above
     except (TypeError, ValueError, RuntimeError) as exc:
         msg = str(exc).replace(f"load_from={path}: ", "")
         raise ConfigError(

@@ -78,7 +78,7 @@ def _str_list(value: Any, name: str) -> list[str] | None:
         if len(set(value)) != len(value):
             raise ConfigError(f"has duplicate entries: {list(value)}", path=name, fix="list each name once")
         return list(value)
-    raise ConfigError(f"must be a str, a list of str or None, got {value!r}", path=name)
+    raise ConfigError(f"must be a str, a list of str or None, got {value!r}", path=name, fix="write a metric name such as 'mIoU', a list of names, or None")
 
 
 def _check_filename_tmpl(tmpl: Any) -> str:
@@ -109,7 +109,7 @@ def _check_local(args: dict | None, name: str) -> None:
     if args is None:
         return
     if not isinstance(args, dict):
-        raise ConfigError(f"must be a dict or None, got {type(args).__name__}", path=name)
+        raise ConfigError(f"must be a dict or None, got {type(args).__name__}", path=name, fix="write it as dict(key=value, ...) or remove it")
     backend = args.get("backend")
     if backend not in _LOCAL_BACKENDS:
         raise ConfigError(
@@ -229,7 +229,7 @@ class CheckpointHook(Callback):
 
         self.save_best = _str_list(save_best, "save_best")
         if self.save_best is not None and "auto" in self.save_best and len(self.save_best) != 1:
-            raise ConfigError("'auto' cannot be combined with other metric names", path="save_best")
+            raise ConfigError("'auto' cannot be combined with other metric names", path="save_best", fix="use save_best='auto' alone, or list the metric names without 'auto'")
         rules = _str_list(rule, "rule") if not (isinstance(rule, list) and len(rule) == 0) else None
         if rules is not None and self.save_best is not None and len(rules) not in (1, len(self.save_best)):
             raise ConfigError(
