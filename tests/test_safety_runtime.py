@@ -123,6 +123,17 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("work_dir=''", dict(work_dir=""), "work_dir"),
     ("trainer unknown kwarg", dict(trainer=dict(max_epoch=1)), "trainer.max_epoch"),
     ("trainer=1", dict(trainer=1), "trainer"),
+    ("val_evaluator os.system", dict(val_evaluator=dict(type="os.system", command="true")), "val_evaluator.type"),
+    ("test_evaluator subprocess.run", dict(test_evaluator=[dict(type="IoUMetric"),
+                                                           dict(type="subprocess.run", args="true")]),
+     "test_evaluator[1].type"),
+    ("val_evaluator DepthMetric", dict(val_evaluator=dict(type="DepthMetric")), "val_evaluator.type"),
+    ("val_evaluator=3", dict(val_evaluator=3), "val_evaluator"),
+    ("lr=nan", dict(optim_wrapper=dict(optimizer=dict(type="SGD", lr=math.nan))), "optim_wrapper.optimizer.lr"),
+    ("weight_decay=inf", dict(optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1, weight_decay=math.inf))),
+     "optim_wrapper.optimizer.weight_decay"),
+    ("PolyLR power<0", dict(param_scheduler=[dict(type="PolyLR", power=-1.0, by_epoch=False)]),
+     "param_scheduler[0].power"),
 ]
 
 
@@ -133,6 +144,16 @@ def test_bad_runtime_value_is_a_config_error(extra: dict[str, Any], path: str, t
     err = _fit_error(_cfg(extra.pop("work_dir", wd), **extra))
     _check(err, path)
     assert not wd.exists()
+
+
+def test_a_trainer_value_of_the_wrong_kind_is_a_config_error(tmp_path: Path) -> None:
+    """What L.Trainer itself refuses (TypeError/ValueError/MisconfigurationException) becomes a ConfigError."""
+    rt = Runtime(_cfg(tmp_path / "wd"))
+    for bad in (dict(default_root_dir=5), dict(accelerator="tpu-ish"), dict(precision="3-bit")):
+        with pytest.raises(ConfigError, match="L.Trainer refused its arguments") as info:
+            rt.build_trainer(**bad)
+        _check(info.value, "trainer")
+    assert not (tmp_path / "wd").exists()
 
 
 def test_did_you_mean_for_an_unknown_trainer_argument(tmp_path: Path) -> None:
@@ -317,3 +338,30 @@ def _config_error_calls_without_fix() -> list[str]:
 def test_every_config_error_in_src_has_a_fix() -> None:
     missing = _config_error_calls_without_fix()
     assert not missing, "ConfigError(...) without fix=: " + ", ".join(missing)
+
+
+def test_mmseg_scope_base_loads_through_runtime(tmp_path: Path) -> None:
+    """``mmseg::`` bases add ``_scope_`` to every typed dict, as MMEngine does; every section accepts it."""
+    import importlib.util
+
+    assert importlib.util.find_spec("mmseg") is not None, "make setup installs mmsegmentation==1.2.2 (configs only)"
+    cfg_file = tmp_path / "cfg.py"
+    cfg_file.write_text("_base_ = ['mmseg::_base_/schedules/schedule_20k.py', 'mmseg::_base_/default_runtime.py']\n"
+                        f"work_dir = {str(tmp_path / 'wd')!r}\n")
+    cfg = load_config(cfg_file)
+    assert cfg.train_cfg._scope_ == "mmseg" and cfg.optim_wrapper._scope_ == "mmseg"
+    rt = Runtime(cfg)
+    assert rt.train_loop.max_iters == 20000 and rt.train_loop.val_interval == 2000
+    opt = rt.configure_optimizers(Boring())["optimizer"]
+    assert type(opt).__name__ == "SGD" and opt.param_groups[0]["lr"] == 0.01
+
+
+def test_explain_of_a_huge_run_stops_its_dry_run() -> None:
+    """``max_iters=10**30`` is a valid int; ``explain`` shows the first MAX_DRY_RUN iterations and says so."""
+    from lightning_runtime.explain import MAX_DRY_RUN, explain
+
+    rt = Runtime(dict(train_cfg=dict(type="IterBasedTrainLoop", max_iters=10**30), optim_wrapper=OPT,
+                      param_scheduler=[dict(type="LinearLR", start_factor=0.5, by_epoch=False, end=10)]))
+    text = explain(rt)
+    assert f"over the first {MAX_DRY_RUN:,} of {10**30:,} iterations" in text
+    assert "boundary at iter 10: param_scheduler[0].end" in text

@@ -31,6 +31,7 @@ from .config_expr import ExpressionsMixin
 from .config_safe import (
     _NAMES,
     ALLOWED,
+    GENERIC_FIX,
     LIMIT_FIX,
     SAFE_FUNCTIONS,
     SAFE_METHODS,
@@ -69,7 +70,7 @@ class _Evaluator(ExpressionsMixin):
               expected: str | None = None, candidates: list[str] | None = None) -> ConfigError:
         line = getattr(node, "lineno", None) or self.line
         return ConfigError(message, path=self.target, file=self.filename, line=line,
-                           expected=expected, fix=fix, candidates=candidates)
+                           expected=expected, fix=fix or GENERIC_FIX, candidates=candidates)
 
     def not_allowed(self, what: str, node: ast.AST) -> ConfigError:
         return self.error(

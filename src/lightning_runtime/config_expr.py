@@ -17,6 +17,7 @@ from .config_safe import (
     _NAMES,
     _UNARY,
     _WIDTH,
+    LIMIT_FIX,
     SAFE_FUNCTIONS,
     SAFE_METHODS,
     _is_lazy_iter,
@@ -82,7 +83,8 @@ class ExpressionsMixin:
         if node.id == "_base_":
             return self.base
         if node.id in SAFE_FUNCTIONS:
-            raise self.error(f"'{node.id}' can only be called here, not used as a value", node)
+            raise self.error(f"'{node.id}' can only be called here, not used as a value", node,
+                             fix=f"call it with data arguments, e.g. {node.id}(...), or write the value out")
         known = list(self.ns) + [n for s in self.scopes for n in s]
         raise self.error(
             f"name '{node.id}' is not defined", node, candidates=did_you_mean(node.id, known),
@@ -202,7 +204,7 @@ class ExpressionsMixin:
                 self._bits((abs(a).bit_length() - 1) * b, node)
         elif isinstance(op, ast.Pow) and isinstance(a, int | float) and isinstance(b, int):
             if b > lim.max_int_bits and abs(a) > 1:
-                raise self.error("exponent too large", node)
+                raise self.error("exponent too large", node, fix=LIMIT_FIX)
         elif isinstance(op, ast.LShift) and isinstance(a, int) and isinstance(b, int):
             self._bits(a.bit_length() + b, node)
         elif isinstance(op, ast.Mod) and isinstance(a, str | bytes):

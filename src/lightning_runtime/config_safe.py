@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from .config_ast import _Evaluator
 
-__all__ = ["ALLOWED", "LIMIT_FIX", "Limits", "tree_size", "walk_size", "DataProblem",
+__all__ = ["ALLOWED", "GENERIC_FIX", "LIMIT_FIX", "Limits", "tree_size", "walk_size", "DataProblem",
            "DATA_LEAVES", "DATA_CONTAINERS", "data_problem_message", "percent_widths", "percent_size",
            "SAFE_FUNCTIONS", "SAFE_METHODS"]
 
 LIMIT_FIX = ("use a smaller value: reading a config is bounded in time and memory, so huge numbers, "
              "strings and containers are refused; build large data in your own code")
+GENERIC_FIX = ("rewrite this line as config data: "
+               "literals, dict(...), names assigned above, _base_ values (docs/config.md lists what a .py config may hold)")
 ALLOWED = (
     "literals, dict()/list()/tuple()/set() calls, names assigned earlier in the file, "
     "_base_ and _base_.<key> references, arithmetic and comparisons, subscripts, f-strings, "

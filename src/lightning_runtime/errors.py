@@ -100,6 +100,8 @@ def check_mapping(value: Any, path: str, *, example: str | None = None) -> Mappi
 def check_keys(section: Any, allowed: Sequence[str], path: str, *, example: str | None = None) -> None:
     """Raise a did-you-mean :class:`ConfigError` when ``section`` is not a dict or has a key not in ``allowed``.
 
+    ``_scope_`` (which MMEngine adds to every typed dict of a ``mmseg::`` base) is always allowed.
+
     Example:
         >>> try:
         ...     check_keys({'sed': 0}, ('seed', 'deterministic'), 'randomness')
@@ -112,7 +114,7 @@ def check_keys(section: Any, allowed: Sequence[str], path: str, *, example: str 
     """
     check_mapping(section, path, example=example)
     for key in section:
-        if key not in allowed:
+        if key not in allowed and key != "_scope_":  # MMEngine's registry scope: accepted everywhere
             raise ConfigError(
                 f"unknown key {key!r}",
                 path=f"{path}.{key}",

@@ -38,6 +38,7 @@ __all__ = [
     "IoUMetric",
     "Evaluator",
     "build_evaluator",
+    "check_evaluator",
     "format_class_table",
     "total_area_to_metrics",
     "UNSUPPORTED_METRICS",
@@ -111,6 +112,70 @@ def _metric_type_name(t: Any) -> str:
     return t.rpartition(".")[2] if isinstance(t, str) else getattr(t, "__name__", repr(t))
 
 
+def _metric_items(cfg: Any, path: str) -> list[tuple[Any, str, type | None]]:
+    """Check an evaluator entry's shape and resolve each metric ``type`` (nothing is called).
+
+    Returns ``(item, item_path, cls)`` per metric; ``cls`` is ``None`` for an already-built metric
+    or a dict without ``type``.
+    """
+    if isinstance(cfg, Mapping) and "metrics" in cfg:
+        extra = sorted(set(cfg) - {"type", "metrics"})
+        if cfg.get("type", "Evaluator") != "Evaluator" or extra:
+            raise ConfigError(
+                "an evaluator dict with 'metrics' must be dict(type='Evaluator', metrics=[...])",
+                path=path, fix="give the metric dict(s) directly: val_evaluator = dict(type='IoUMetric', ...)",
+            )
+        cfg, path = cfg["metrics"], f"{path}.metrics"
+    items = [(cfg, path)] if isinstance(cfg, Mapping) else None
+    if items is None:
+        if isinstance(cfg, Sequence) and not isinstance(cfg, str):
+            items = [(c, f"{path}[{i}]") for i, c in enumerate(cfg)]
+        else:
+            raise ConfigError(
+                f"expected a metric dict or a list of them, got {type(cfg).__name__}",
+                path=path, fix="write val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])",
+            )
+    if not items:
+        raise ConfigError("no metric given", path=path, fix="add dict(type='IoUMetric', iou_metrics=['mIoU'])")
+    out: list[tuple[Any, str, type | None]] = []
+    for item, item_path in items:
+        cls = None
+        if isinstance(item, Mapping):
+            name = _metric_type_name(item.get("type"))
+            if name in UNSUPPORTED_METRICS:
+                raise ConfigError(f"{name} is not supported", path=f"{item_path}.type",
+                                  fix=UNSUPPORTED_METRICS[name])
+            cls = METRICS.resolve(item["type"], path=f"{item_path}.type") if "type" in item else None
+        elif not isinstance(item, Metric):
+            raise ConfigError(
+                f"{type(item).__name__} is not a metric dict or a torchmetrics.Metric",
+                path=item_path, fix="write dict(type='IoUMetric', iou_metrics=['mIoU'])",
+            )
+        out.append((item, item_path, cls))
+    return out
+
+
+def check_evaluator(cfg: Any, *, path: str = "val_evaluator") -> None:
+    """Check a ``val_evaluator`` / ``test_evaluator`` entry without building anything.
+
+    Every ``type`` must name a registered metric or a ``torchmetrics.Metric`` class (dotted path);
+    :class:`~lightning_runtime.runtime.Runtime` calls this for the top-level entries, so a config
+    whose evaluator names a function (``type='os.system'``) stops before training starts.
+
+    Raises:
+        ConfigError: The entry's shape, an unknown or unsupported metric, or a ``type`` of the wrong kind.
+
+    Example:
+        >>> check_evaluator(dict(type='IoUMetric', iou_metrics=['mIoU']))
+        >>> check_evaluator(dict(type='os.system', command='true'))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        lightning_runtime.errors.ConfigError: ...
+    """
+    if cfg is not None:
+        _metric_items(cfg, path)
+
+
 def build_evaluator(
     cfg: Any,
     *,
@@ -134,33 +199,9 @@ def build_evaluator(
     """
     if cfg is None:
         return None
-    if isinstance(cfg, Mapping) and "metrics" in cfg:
-        extra = sorted(set(cfg) - {"type", "metrics"})
-        if cfg.get("type", "Evaluator") != "Evaluator" or extra:
-            raise ConfigError(
-                "an evaluator dict with 'metrics' must be dict(type='Evaluator', metrics=[...])",
-                path=path, fix="give the metric dict(s) directly: val_evaluator = dict(type='IoUMetric', ...)",
-            )
-        cfg, path = cfg["metrics"], f"{path}.metrics"
-    items = [(cfg, path)] if isinstance(cfg, Mapping) else None
-    if items is None:
-        if isinstance(cfg, Sequence) and not isinstance(cfg, str):
-            items = [(c, f"{path}[{i}]") for i, c in enumerate(cfg)]
-        else:
-            raise ConfigError(
-                f"expected a metric dict or a list of them, got {type(cfg).__name__}",
-                path=path, fix="write val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])",
-            )
-    if not items:
-        raise ConfigError("no metric given", path=path, fix="add dict(type='IoUMetric', iou_metrics=['mIoU'])")
     metrics = []
-    for item, item_path in items:
+    for item, item_path, cls in _metric_items(cfg, path):
         if isinstance(item, Mapping):
-            name = _metric_type_name(item.get("type"))
-            if name in UNSUPPORTED_METRICS:
-                raise ConfigError(f"{name} is not supported", path=f"{item_path}.type",
-                                  fix=UNSUPPORTED_METRICS[name])
-            cls = METRICS.resolve(item["type"], path=f"{item_path}.type") if "type" in item else None
             defaults: dict[str, Any] = {}
             if cls is not None:
                 try:

@@ -28,10 +28,13 @@ import torch.nn as nn
 
 from .errors import ConfigError
 
-__all__ = ["explain", "plot_lr", "lr_curves", "LRCurves"]
+__all__ = ["explain", "plot_lr", "lr_curves", "LRCurves", "MAX_DRY_RUN"]
 
 _SPARK = "▁▂▃▄▅▆▇█"
 _MAX_SAMPLES = 4000
+#: The dry run steps every iteration (chained rules compose per step, as in MMEngine): about
+#: 400k steps a second, so a longer run (beyond 300 ImageNet epochs at batch 256) is shown up to here.
+MAX_DRY_RUN = 4_000_000
 
 
 class LRCurves:
@@ -42,14 +45,16 @@ class LRCurves:
         values: ``{group_name: [lr at each sampled iteration]}``.
         boundaries: ``[(iteration, label)]`` where scheduler windows begin or end.
         total: Number of training iterations in the run.
+        span: Iterations the dry run covered: ``total``, or :data:`MAX_DRY_RUN` for a longer run.
     """
 
     def __init__(self, iterations: list[int], values: dict[str, list[float]],
-                 boundaries: list[tuple[int, str]], total: int) -> None:
+                 boundaries: list[tuple[int, str]], total: int, span: int | None = None) -> None:
         self.iterations = iterations
         self.values = values
         self.boundaries = boundaries
         self.total = total
+        self.span = total if span is None else span
 
     def at(self, iteration: int) -> dict[str, float]:
         """The lr of every group at a sampled ``iteration``."""
@@ -104,15 +109,16 @@ def lr_curves(rt: Any, module: nn.Module | None = None, *, epoch_length: int | N
         its = [0, max(total - 1, 0)]
         return LRCurves(its, {n: [g["lr"]] * 2 for n, g in zip(names, optimizer.param_groups)}, [], total)
     stack = build_scheduler(optimizer, sched_cfg, epoch_length=epoch_length, **rt._schedule_bounds(epoch_length))
-    bounds = _boundaries(stack, epoch_length, total)
-    stride = max(1, total // samples)
-    picks = set(range(0, total, stride)) | {total - 1}
+    span = min(total, MAX_DRY_RUN)
+    bounds = _boundaries(stack, epoch_length, span)
+    stride = max(1, span // samples)
+    picks = set(range(0, span, stride)) | {span - 1}
     for it, _ in bounds:
-        picks.update(i for i in (it - 1, it) if 0 <= i < total)
+        picks.update(i for i in (it - 1, it) if 0 <= i < span)
     its = sorted(picks)
     curve = stack.curve(its, params=["lr"])["lr"]
     values = {name: [float(v) for v in curve[:, j]] for j, name in enumerate(names)}
-    return LRCurves(its, values, bounds, total)
+    return LRCurves(its, values, bounds, total, span)
 
 
 def _sparkline(values: Sequence[float], width: int = 48) -> str:
@@ -195,11 +201,15 @@ def _custom_keys_section(rt: Any, module: nn.Module) -> list[str]:
 
 
 def _lr_section(curves: LRCurves) -> list[str]:
-    lines = [f"Learning rate over {curves.total:,} iterations:"]
+    if curves.span < curves.total:
+        lines = [f"Learning rate over the first {curves.span:,} of {curves.total:,} iterations "
+                 "(the dry run steps every iteration and stops there):"]
+    else:
+        lines = [f"Learning rate over {curves.total:,} iterations:"]
     width = max(len(n) for n in curves.values)
     for name, vals in curves.values.items():
         lines.append(f"  {name:<{width}}  {_sparkline(vals)}  {_fmt(vals[0])} -> {_fmt(vals[-1])}")
-    marks = sorted({0, *[it for it, _ in curves.boundaries if it < curves.total], curves.total - 1})
+    marks = sorted({0, *[it for it, _ in curves.boundaries if it < curves.span], curves.span - 1})
     if len(curves.values) <= 6:
         rows = [["iter", *curves.values]]
         for it in marks:

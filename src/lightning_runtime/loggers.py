@@ -29,7 +29,7 @@ from typing import Any
 
 from lightning.pytorch.loggers import Logger
 
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, check_keys
 from .registry import VISBACKENDS
 
 __all__ = [
@@ -118,13 +118,7 @@ def build_loggers(visualizer: Mapping[str, Any] | None, log_dir: Path) -> list[L
     elif not isinstance(visualizer, Mapping):
         raise ConfigError(f"expected a dict, got {type(visualizer).__name__}", path="visualizer", fix="write visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])")
     else:
-        unknown = [k for k in visualizer if k not in _VISUALIZER_KEYS]
-        if unknown:
-            raise ConfigError(
-                f"unknown visualizer key {unknown[0]!r}", path=f"visualizer.{unknown[0]}",
-                candidates=did_you_mean(unknown[0], _VISUALIZER_KEYS),
-                expected="one of: " + ", ".join(_VISUALIZER_KEYS),
-                fix="correct the key; loggers are listed in visualizer.vis_backends")
+        check_keys(visualizer, _VISUALIZER_KEYS, "visualizer")
         backends = visualizer.get("vis_backends") or []
     if not isinstance(backends, (list, tuple)):
         backends = [backends]

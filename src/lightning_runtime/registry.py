@@ -392,6 +392,7 @@ class Registry:
                 fix=f"add type='...' naming a registered {self.name}",
             )
         type_path = f"{path}.type" if path else "type"
+        args.pop("_scope_", None)  # MMEngine's registry scope; one registry per kind here
         obj_cls = self.resolve(args.pop("type"), path=type_path)
         check_kwargs(obj_cls, args, path=path)
         try:

@@ -51,9 +51,11 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 from .context import RunContext
 from .errors import ConfigError, check_int, check_keys, check_mapping, did_you_mean, locate_error
+from .evaluation import check_evaluator
 from .legacy import check_legacy_keys
 from .runtime_data import TrainDataControl
 from .runtime_env import apply_randomness, plan_env
@@ -248,6 +250,8 @@ class Runtime:
         self.train_loop = parse_train_cfg(cfg.get("train_cfg"))
         self.val_fp16 = check_eval_cfg("val_cfg", cfg.get("val_cfg"))
         self.test_fp16 = check_eval_cfg("test_cfg", cfg.get("test_cfg"))
+        for key in ("val_evaluator", "test_evaluator"):  # types checked now; the module builds them
+            check_evaluator(cfg.get(key), path=key)
         check_checkpoint_hook_cfg(cfg)  # filename_tmpl now, not at the first save (runtime_support)
         self.validate_enabled = cfg.get("val_cfg") is not None and not ("val_dataloader" in cfg and cfg["val_dataloader"] is None)
         # launcher / env_cfg / randomness / model_wrapper_cfg / sync_bn (seeding happens now, as
@@ -402,7 +406,18 @@ class Runtime:
         kwargs = self.trainer_kwargs()
         kwargs["callbacks"] = self.callbacks() + list(overrides.pop("callbacks", None) or [])
         kwargs.update(overrides)
-        return pl.Trainer(**kwargs)
+        try:
+            return pl.Trainer(**kwargs)
+        except ConfigError:
+            raise
+        except (TypeError, ValueError, MisconfigurationException) as exc:  # a value of the wrong kind
+            given = ", ".join(sorted(overrides)) or "none"
+            raise ConfigError(
+                f"L.Trainer refused its arguments: {exc}", path="trainer",
+                expected=f"values of the types lightning.pytorch.Trainer documents (trainer: keys given: {given})",
+                fix="correct the trainer: value the message names (e.g. default_root_dir='work_dirs/x', "
+                "devices=1); MMEngine sections (work_dir, train_cfg, ...) set the rest",
+            ) from None
 
     # ------------------------------------------------------------------ optimizers
     def _scheduler_hook_removed(self) -> bool:

@@ -78,6 +78,7 @@ def parse_train_cfg(train_cfg: Mapping[str, Any] | None, *, path: str = "train_c
             raise ConfigError(f"must be True or False, got {by_epoch!r}", path=f"{path}.by_epoch",
                               fix="write by_epoch=True (epochs) or by_epoch=False (iterations), or use type=...")
     keys = _EPOCH_KEYS if by_epoch else _ITER_KEYS
+    cfg.pop("_scope_", None)
     for key in cfg:
         if key not in keys:
             raise ConfigError(
@@ -138,7 +139,7 @@ def check_eval_cfg(name: str, cfg: Mapping[str, Any] | None) -> bool:
             fix=f"use type={allowed[0]!r} (custom loops are not supported on Lightning)",
         )
     for key in cfg:
-        if key not in ("type", "fp16"):
+        if key not in ("type", "fp16", "_scope_"):
             raise ConfigError(
                 f"{loop_type} has no argument {key!r}",
                 path=f"{name}.{key}",

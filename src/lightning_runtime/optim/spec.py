@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -89,9 +91,13 @@ class OptimWrapperSpec:
 
 
 def _plain(obj: Any) -> Any:
-    """Mappings -> dict, recursively (attribute-access config objects included)."""
+    """Mappings -> dict, recursively (attribute-access config objects included), without ``_scope_``.
+
+    ``_scope_`` is what MMEngine adds to the typed dicts of a ``mmseg::`` base; one registry per
+    kind here, so it has nothing to select.
+    """
     if isinstance(obj, Mapping):
-        return {k: _plain(v) for k, v in obj.items()}
+        return {k: _plain(v) for k, v in obj.items() if k != "_scope_"}
     if isinstance(obj, list):
         return [_plain(v) for v in obj]
     return obj
@@ -186,6 +192,13 @@ def check_optimizer_numbers(optimizer: Mapping[str, Any], *, path: str = "optim_
                 path=f"{path}.{key}",
                 expected="a number",
                 fix=_number_fix(key, value, default),
+            )
+        if numeric and isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(
+                f"must be a finite number, got {value!r}",
+                path=f"{path}.{key}",
+                expected="a finite number",
+                fix=_number_fix(key, None, default),
             )
 
 

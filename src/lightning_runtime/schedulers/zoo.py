@@ -175,7 +175,8 @@ class PolyParamScheduler(ParamScheduler):
     def __init__(self, param_name: str, eta_min: float = 0, power: float = 1.0, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True, verbose: bool = False) -> None:
         self.eta_min = check_number(eta_min, "eta_min")
-        self.power = check_number(power, "power")
+        # a negative power divides by zero at the window's last step (MMEngine crashes there)
+        self.power = check_number(power, "power", low=0.0, high=1e6)
         super().__init__(param_name, begin, end, last_step, by_epoch, verbose)
         self.total_iters = self.end - self.begin - 1
 
