@@ -803,6 +803,24 @@ def _load_seed(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def _control_expect(cfg: dict[str, Any]) -> str:
+    """``load``, or ``error`` for a shipped config MMEngine cannot run here either / that has no stand-in.
+
+    ``custom_imports`` of a codebase that is not installed fails in MMEngine too (ImportError);
+    an evaluator with no torchmetrics stand-in (``DepthMetric``) is refused with what to do instead.
+    """
+    imports = (cfg.get("custom_imports") or {}).get("imports") or []
+    for name in [imports] if isinstance(imports, str) else imports:
+        if isinstance(name, str) and find_spec(name.split(".")[0]) is None:
+            return "error"
+    for key in ("val_evaluator", "test_evaluator"):
+        ev = cfg.get(key)
+        for item in ev if isinstance(ev, list) else [ev]:
+            if isinstance(item, dict) and item.get("type") in ("DepthMetric", "CitysMetric"):
+                return "error"
+    return "load"
+
+
 def generate(n: int, seed: int = 0, *, with_tricks: bool = True, n_seeds: int | None = None) -> list[Mutant]:
     """``n`` mutants: every trick (when ``with_tricks``) then seeded mutants of the seed configs.
 
@@ -825,7 +843,7 @@ def generate(n: int, seed: int = 0, *, with_tricks: bool = True, n_seeds: int | 
         cfg = copy.deepcopy(data)
         cfg.pop("work_dir", None)
         label = _seed_label(path)
-        out.append(Mutant(f"control:{label}", "control", label, "cfg.py", to_py(cfg), expect="load"))
+        out.append(Mutant(f"control:{label}", "control", label, "cfg.py", to_py(cfg), expect=_control_expect(cfg)))
     i = 0
     while len(out) < n and seeds:
         path, data = seeds[rng.randrange(len(seeds))]

@@ -24,8 +24,7 @@ def error_of(cfg: dict) -> ConfigError:
         (dict(optimizer=dict(type="SGD", lr=0.01, momentum=0.9)), "optimizer",
          ["optim_wrapper = dict(",
           "optimizer=dict(type='SGD', lr=0.01, momentum=0.9)"]),
-        (dict(optim_wrapper=dict(optimizer=dict(type="SGD")),
-              optimizer_config=dict(grad_clip=dict(max_norm=35, norm_type=2),
+        (dict(optimizer_config=dict(grad_clip=dict(max_norm=35, norm_type=2),
                                     cumulative_iters=4)), "optimizer_config",
          ["clip_grad=dict(max_norm=35, norm_type=2)", "accumulative_counts=4"]),
         (dict(lr_config=dict(policy="poly", power=0.9, min_lr=1e-4, by_epoch=False,
@@ -103,3 +102,23 @@ def test_loaded_config_error_names_file_and_line(tmp_path: Path) -> None:
     assert (err.file, err.line, err.path) == (str(path), 2, "optimizer")
     assert str(err).startswith(f"{path}:2: optimizer: top-level optimizer without optim_wrapper")
     assert "other 0.x keys here: optimizer_config, lr_config" in str(err)
+
+
+@pytest.mark.parametrize(("key", "value", "section"), [
+    ("runner", dict(type="IterBasedRunner", max_iters=320000), "train_cfg"),   # MMSeg mobilenet_v3
+    ("fp16", dict(loss_scale="dynamic"), "optim_wrapper"),                       # MMSeg MAE configs
+    ("optimizer_config", dict(grad_clip=None), "optim_wrapper"),
+    ("lr_config", dict(policy="poly"), "param_scheduler"),
+    ("checkpoint_config", dict(interval=1), "default_hooks"),
+    ("evaluation", dict(interval=1), "train_cfg"),
+    ("workflow", [("train", 1)], "train_cfg"),
+])
+def test_a_stray_legacy_key_beside_its_1x_section_warns_and_goes_on(key: str, value: object, section: str) -> None:
+    """MMEngine ignores a 0.x key when the 1.x section is there; so does this, with one warning."""
+    cfg = {key: value, section: dict(type="X") if section != "param_scheduler" else [dict(type="PolyLR")]}
+    with pytest.warns(UserWarning, match=rf"{key} is an MMCV 0.x key; MMEngine 1.x ignores it beside {section}"):
+        check_legacy_keys(cfg)
+
+
+def test_a_legacy_key_set_to_none_is_absent() -> None:
+    check_legacy_keys(dict(fp16=None, runner=None, lr_config=None))

@@ -170,9 +170,19 @@ def test_did_you_mean_for_an_unknown_trainer_argument(tmp_path: Path) -> None:
 @pytest.mark.parametrize("value", [3, "text", [1, 2], None, 1.5, {"type": "X", "hooks": 3, "grad_clip": 1,
                                                                    None: 1}])
 def test_legacy_key_of_any_value_gets_its_fix(key: str, value: Any, tmp_path: Path) -> None:
-    err = _fit_error(_cfg(tmp_path / "wd", **{key: value}))
-    _check(err, key)
-    assert "MMCV 0.x" in err.message
+    """As the only setting (its 1.x section absent), any value is refused with a fix; None is absent."""
+    from lightning_runtime.legacy import EQUIVALENTS
+
+    cfg = _cfg(tmp_path / "wd", **{key: value})
+    for section in EQUIVALENTS[key]:
+        cfg.pop(section, None)
+    if value is None:
+        Runtime(cfg)
+        return
+    with pytest.raises(ConfigError) as info:
+        Runtime(cfg)
+    _check(info.value, key)
+    assert "MMCV 0.x" in info.value.message
 
 
 def test_work_dir_that_is_a_file(tmp_path: Path) -> None:

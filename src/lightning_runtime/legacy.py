@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import warnings
+
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -181,11 +183,43 @@ LEGACY_KEYS: dict[str, tuple[str, Callable[[Mapping[str, Any]], str]]] = {
 }
 
 
+#: legacy key -> the 1.x sections whose presence makes it a stray that MMEngine ignores
+EQUIVALENTS: dict[str, tuple[str, ...]] = {
+    "optimizer": ("optim_wrapper",),
+    "optimizer_config": ("optim_wrapper",),
+    "lr_config": ("param_scheduler",),
+    "momentum_config": ("param_scheduler",),
+    "checkpoint_config": ("default_hooks",),
+    "log_config": ("default_hooks",),
+    "evaluation": ("train_cfg", "val_cfg"),
+    "runner": ("train_cfg",),
+    "workflow": ("train_cfg",),
+    "fp16": ("optim_wrapper",),
+}
+
+
+def _stray(cfg: Mapping[str, Any], key: str) -> str | None:
+    """The 1.x section present beside legacy ``key`` (MMEngine then ignores ``key``), if any."""
+    return next((k for k in EQUIVALENTS[key] if cfg.get(k) is not None), None)
+
+
 def _found(cfg: Mapping[str, Any]) -> list[str]:
-    keys = [k for k in LEGACY_KEYS if k in cfg and k != "optimizer"]
-    if "optimizer" in cfg and "optim_wrapper" not in cfg:
-        keys.insert(0, "optimizer")
-    return keys
+    """Legacy keys set (not None) with no 1.x equivalent beside them: these are refused."""
+    return [k for k in LEGACY_KEYS if k in cfg and cfg[k] is not None and _stray(cfg, k) is None]
+
+
+def _warn_strays(cfg: Mapping[str, Any]) -> None:
+    for key in LEGACY_KEYS:
+        if key == "optimizer" or key not in cfg or cfg[key] is None:
+            continue  # a top-level optimizer beside optim_wrapper is normal in MMSeg 1.x schedules
+        section = _stray(cfg, key)
+        if section is not None:
+            warnings.warn(
+                f"{key} is an MMCV 0.x key; MMEngine 1.x ignores it beside {section}, and so does "
+                f"lightning_runtime: {section} is what runs. Remove {key} (its 1.x form: "
+                f"{legacy_fix(cfg, key).splitlines()[0]} ...)",
+                UserWarning, stacklevel=3,
+            )
 
 
 def legacy_fix(cfg: Mapping[str, Any], key: str) -> str:
@@ -194,13 +228,18 @@ def legacy_fix(cfg: Mapping[str, Any], key: str) -> str:
 
 
 def check_legacy_keys(cfg: Mapping[str, Any]) -> None:
-    """Raise :class:`ConfigError` if ``cfg`` uses MMCV-0.x runtime keys.
+    """Raise :class:`ConfigError` if ``cfg`` uses MMCV-0.x runtime keys as its only settings.
+
+    A legacy key beside its 1.x section (``runner`` beside ``train_cfg``, the MAE configs' stray
+    ``fp16`` beside ``optim_wrapper``) is what MMEngine ignores: it gets one warning instead.
+    A legacy key set to ``None`` (``--fp16=None``) is absent.
 
     The error names the first legacy key (with ``file:line`` when ``cfg`` is a loaded
     :class:`~lightning_runtime.config.Config`), lists any others, and shows the 1.x config to
     write instead. Top-level ``optimizer`` is legacy only without ``optim_wrapper`` (MMSeg 1.x
     schedules keep both).
     """
+    _warn_strays(cfg)
     found = _found(cfg)
     if not found:
         return

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,8 @@ def MLflowVisBackend(save_dir: str, exp_name: str | None = None, run_name: str |
 # (the SegVisualizationHook draws), loggers come from vis_backends.
 _VISUALIZER_KEYS = ("type", "name", "vis_backends", "save_dir", "image", "fig_save_cfg",
                     "fig_show_cfg", "classes", "palette", "dataset_name", "alpha")
+#: ``visualizer.type`` is a name only (optionally scoped): nothing resolves or calls it.
+_VISUALIZER_TYPE = re.compile(r"(?:[A-Za-z_]\w*\.)?[A-Za-z_]\w*Visualizer")
 
 
 def build_loggers(visualizer: Mapping[str, Any] | None, log_dir: Path) -> list[Logger]:
@@ -119,6 +122,14 @@ def build_loggers(visualizer: Mapping[str, Any] | None, log_dir: Path) -> list[L
         raise ConfigError(f"expected a dict, got {type(visualizer).__name__}", path="visualizer", fix="write visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])")
     else:
         check_keys(visualizer, _VISUALIZER_KEYS, "visualizer")
+        vtype = visualizer.get("type", "Visualizer")
+        if not (isinstance(vtype, str) and _VISUALIZER_TYPE.fullmatch(vtype)):
+            raise ConfigError(
+                f"type {vtype!r} is not a visualizer class name", path="visualizer.type",
+                expected="a name such as 'Visualizer', 'SegLocalVisualizer' or 'mmdet.DetLocalVisualizer' "
+                "(never imported: its vis_backends become loggers, its drawing options go to the hook)",
+                fix="write visualizer = dict(type='SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')])",
+            )
         backends = visualizer.get("vis_backends") or []
     if not isinstance(backends, (list, tuple)):
         backends = [backends]
