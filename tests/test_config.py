@@ -158,6 +158,12 @@ def test_override_values_parse_like_mmengine(text: str) -> None:
     assert type(mine) is type(ref)
 
 
+def test_an_override_with_commas_only_inside_parentheses_is_one_string() -> None:
+    """MMEngine's DictAction recurses forever on ``[dict(a='b',c=1)]``; here the item is one string."""
+    assert parse_value("[dict(a='b',c=dict(d=1))]") == ["dict(a='b',c=dict(d=1))"]
+    assert parse_value("f(a,b)") == "f(a,b)"
+
+
 def test_overrides_match_merge_from_dict(sched: Path) -> None:
     overrides = ["optim_wrapper.optimizer.lr=0.02", "param_scheduler.1.end=2000",
                  "train_cfg.max_iters=2000", "crop_size=(256,256)", "new.key=[1,2]",

@@ -128,7 +128,7 @@ def parse_value(text: str, _depth: int = 0) -> Any:
         is_tuple, text = True, text[1:-1]
     elif text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
-    elif "," not in text:
+    elif _next_comma(text) == len(text):  # no top-level comma: a scalar (even 'f(a,b)')
         return _parse_scalar(text)
     if text.count("(") != text.count(")") or text.count("[") != text.count("]"):
         raise ConfigError(f"unbalanced brackets in {text!r}",
