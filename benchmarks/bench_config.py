@@ -1,7 +1,7 @@
 """Config loading: every MMSegmentation 1.2.2 config, ``load_config`` vs ``mmengine.Config.fromfile``.
 
 Loads each of the 769 ``.py`` configs shipped in MMSeg's wheel (``mmseg/.mim/configs``) with
-:func:`lightning_runtime.config.load_config` (``ast``, never executes the file) and with
+:func:`lightning_runtime.config._loader.load_config` (``ast``, never executes the file) and with
 ``mmengine.Config.fromfile(path, import_custom_modules=False)`` (mmengine-lite 0.10.7, which
 executes each file and its ``_base_`` chain). The two loaders run alternately, config by config
 and pass by pass (the order flips every pass), so background load on a shared machine hits them

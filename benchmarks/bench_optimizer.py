@@ -41,7 +41,7 @@ import torch.nn as nn
 
 from lightning_runtime.demo.models import tiny_vit_segmentor, vit_base_segmentor
 from lightning_runtime.optim import build_optimizer
-from lightning_runtime.optim.constructor import build_torch_optimizer
+from lightning_runtime.optim._constructor import build_torch_optimizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_machine.py, also when loaded by path
 from _machine import cpu_model  # noqa: E402

@@ -65,15 +65,17 @@ VICTIM_DIR = "@VICTIM_DIR@"
 
 #: Which helper of issue 13 owns a source file (the innermost frame of a traceback decides).
 AREAS: dict[str, tuple[str, ...]] = {
-    "A types": ("registry.py", "optim/constructor.py", "optim/spec.py", "optim/layer_decay.py",
-                "optim/builder.py", "hooks/builder.py", "evaluation.py", "loggers.py", "cli.py"),
-    "B checkpoints": ("callbacks/checkpoint.py", "resume.py", "weights.py", "checkpoint_io.py",
-                      "runtime_support.py"),
-    "C loader": ("config.py", "config_ast.py", "config_expr.py", "config_format.py", "config_locate.py",
-                 "config_merge.py", "config_safe.py", "config_text.py", "config_types.py", "config_yaml.py"),
-    "D runtime": ("runtime.py", "runtime_env.py", "runtime_loops.py", "runtime_precision.py",
-                  "runtime_data.py", "legacy.py", "cli_args.py", "explain.py",
-                  "callbacks/early_stopping.py", "schedulers/build.py", "errors.py"),
+    "A types": ("registry.py", "optim/_constructor.py", "optim/_spec.py", "optim/_layer_decay.py",
+                "optim/_builder.py", "hooks/_builder.py", "evaluation/_build.py", "runtime/_loggers.py",
+                "cli/_main.py"),
+    "B checkpoints": ("callbacks/checkpoint.py", "checkpoint/_resume.py", "checkpoint/_load_from.py",
+                      "checkpoint/_io.py", "runtime/_support.py"),
+    "C loader": ("config/_loader.py", "config/_ast.py", "config/_expr.py", "config/_format.py",
+                 "config/_locate.py", "config/_merge.py", "config/_safe.py", "config/_text.py",
+                 "config/_types.py", "config/_yaml.py"),
+    "D runtime": ("runtime/_runtime.py", "runtime/_env.py", "runtime/_loops.py", "runtime/_precision.py",
+                  "runtime/_data.py", "config/_legacy.py", "cli/_args.py", "explain.py",
+                  "callbacks/early_stopping.py", "schedulers/_build.py", "errors.py"),
 }
 
 
@@ -1188,7 +1190,7 @@ def _pipeline(job: dict[str, Any], stages: str, state: dict[str, str]) -> None:
         exec(code, {"VICTIM": str(Path(job["path"]).parents[2] / "victims" / "victim.txt"),  # noqa: S102
                     "SCRATCH": job["scratch"]})
         return
-    from lightning_runtime.cli import _instantiate, load_merged, split_lightning_sections
+    from lightning_runtime.cli._main import _instantiate, load_merged, split_lightning_sections
     from lightning_runtime.errors import ConfigError, locate_error
     from lightning_runtime.explain import explain
     from lightning_runtime.runtime import Runtime

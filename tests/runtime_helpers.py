@@ -8,7 +8,7 @@ import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from lightning_runtime.progress import train_iter
+from lightning_runtime.runtime import train_iter
 
 
 def loader(n: int = 8, batch_size: int = 1, seed: int = 0) -> DataLoader:

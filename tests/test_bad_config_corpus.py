@@ -2,7 +2,7 @@
 
 Each corpus file starts with ``# <what is wrong> | expect: <config path>`` (or ``<file>:<line>``
 for errors that only the file position can name, or ``warns: <text>`` for the one soft problem).
-All files run in-process through :func:`lightning_runtime.cli.main` (fast); a representative few
+All files run in-process through :func:`lightning_runtime.cli._main.main` (fast); a representative few
 also run as ``python -m lightning_runtime fit --config FILE`` subprocesses, started together.
 
 Each error must: exit with code 2, print one ``config error`` message on stderr naming the config

@@ -12,8 +12,8 @@ import pytest
 import torch
 from mmengine.logging import MessageHub as MMMessageHub
 
-from lightning_runtime.hooks.message_hub import MessageHub
-from lightning_runtime.log_format import LogProcessor
+from lightning_runtime.hooks._message_hub import MessageHub
+from lightning_runtime.runtime import LogProcessor
 
 _spec = importlib.util.spec_from_file_location("_mm_log_processor", Path(mmengine.__file__).parent / "runner/log_processor.py")
 mm_lp = importlib.util.module_from_spec(_spec)

@@ -14,7 +14,7 @@ from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader, TensorDataset
 
 from lightning_runtime.callbacks import IterTimerHook, LoggerHook, RuntimeInfoHook
-from lightning_runtime.context import LoopSpec, RunContext
+from lightning_runtime.runtime._context import LoopSpec, RunContext
 from lightning_runtime.hooks import message_hub_for
 
 warnings.filterwarnings("ignore", ".*does not have many workers.*")

@@ -12,7 +12,7 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from lightning_runtime.callbacks.checkpoint import CheckpointHook
-from lightning_runtime.checkpoint_io import AtomicCheckpointIO, safe_load
+from lightning_runtime.checkpoint._io import AtomicCheckpointIO, safe_load
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.registry import HOOKS
 
@@ -251,7 +251,7 @@ def test_save_best_with_validation_off_fails_up_front(tmp_path):
 
 
 def test_save_best_not_returned_by_the_iou_metric_warns_before_training(tmp_path):
-    from lightning_runtime.context import RunContext
+    from lightning_runtime.runtime import RunContext
 
     hook = CheckpointHook(interval=-1, save_best="mDice")
     hook.bind_context(RunContext(

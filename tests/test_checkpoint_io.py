@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from lightning_runtime.checkpoint_io import (
+from lightning_runtime.checkpoint._io import (
     AtomicCheckpointIO,
     UnsafeCheckpointError,
     atomic_save,

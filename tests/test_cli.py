@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lightning_runtime.cli import load_merged, main, split_lightning_sections
-from lightning_runtime.cli_args import parse_invocation
+from lightning_runtime.cli._main import load_merged, main, split_lightning_sections
+from lightning_runtime.cli._args import parse_invocation
 from lightning_runtime.errors import ConfigError
 
 ASSETS = Path(__file__).parent / "cli_assets"

@@ -11,8 +11,8 @@ import pytest
 
 from lightning_runtime import load_config as public_load_config
 from lightning_runtime.config import Config, load_config, merge_configs
-from lightning_runtime.config_merge import parse_value
-from lightning_runtime.config_types import ConfigDict
+from lightning_runtime.config._merge import parse_value
+from lightning_runtime.config import ConfigDict
 from lightning_runtime.errors import ConfigError
 
 mmengine_config = pytest.importorskip("mmengine.config")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lightning_runtime.legacy import LEGACY_KEYS
+from lightning_runtime.config import LEGACY_KEYS
 from lightning_runtime.registry import (
     HOOKS,
     METRICS,
@@ -15,7 +15,7 @@ from lightning_runtime.registry import (
     PARAM_SCHEDULERS,
     VISBACKENDS,
 )
-from lightning_runtime.runtime_loops import _EPOCH_KEYS, _ITER_KEYS
+from lightning_runtime.runtime._loops import _EPOCH_KEYS, _ITER_KEYS
 
 ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"

@@ -289,9 +289,9 @@ def test_any_torchmetrics_metric_by_dotted_path(tmp_path):
 def test_per_class_table_is_logged(caplog):
     m = IoUMetric(iou_metrics=["mIoU", "mDice"], class_names=["background", "circle"])
     m.update(torch.tensor([[[0, 1], [1, 1]]]), torch.tensor([[[0, 1], [0, 255]]]))
-    with caplog.at_level("INFO", logger="lightning_runtime.evaluation"):
+    with caplog.at_level("INFO", logger="lightning_runtime.evaluation._build"):
         m.compute()
-    messages = [r.getMessage() for r in caplog.records if r.name == "lightning_runtime.evaluation"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "lightning_runtime.evaluation._build"]
     assert messages[0] == "per class results:"
     assert messages[1] == "\n" + m.table
     # PrettyTable's default layout (centred cells; odd padding goes where PrettyTable puts it).

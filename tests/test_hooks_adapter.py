@@ -14,9 +14,9 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from lightning_runtime.context import LoopSpec, RunContext
+from lightning_runtime.runtime._context import LoopSpec, RunContext
 from lightning_runtime.hooks import Hook, HookCallback, build_callbacks
-from lightning_runtime.progress import train_iter
+from lightning_runtime.runtime import train_iter
 from lightning_runtime.registry import HOOKS
 from lightning_runtime.utils import is_model_wrapper
 

@@ -105,9 +105,9 @@ def test_get_logger_keeps_a_level_the_user_chose(tmp_path, capsys):
     """get_logger() sets INFO only on an unset logger; a user's WARNING (or DEBUG) stays."""
     import logging
 
-    from lightning_runtime.context import RunContext
-    from lightning_runtime.hooks.builder import build_callbacks
-    from lightning_runtime.hooks.facade import LOGGER_NAME, get_logger
+    from lightning_runtime.runtime import RunContext
+    from lightning_runtime.hooks._builder import build_callbacks
+    from lightning_runtime.hooks._facade import LOGGER_NAME, get_logger
 
     logger = logging.getLogger(LOGGER_NAME)
     saved = logger.level

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lightning.pytorch import Callback
 
-from lightning_runtime.context import RunContext
+from lightning_runtime.runtime import RunContext
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.hooks import Hook, HookCallback, build_callbacks
 from lightning_runtime.registry import HOOKS

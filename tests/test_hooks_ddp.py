@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent(
     from torch.utils.data import DataLoader, TensorDataset
     from lightning_runtime.callbacks import IterTimerHook, LoggerHook, RuntimeInfoHook
     from lightning_runtime.hooks import HookCallback
-    from lightning_runtime.progress import train_iter
+    from lightning_runtime.runtime import train_iter
     exec({seed!r})
 
     class Net(L.LightningModule):

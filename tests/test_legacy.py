@@ -9,7 +9,7 @@ import pytest
 
 from lightning_runtime.config import load_config
 from lightning_runtime.errors import ConfigError
-from lightning_runtime.legacy import LEGACY_KEYS, check_legacy_keys
+from lightning_runtime.config import LEGACY_KEYS, check_legacy_keys
 
 
 def error_of(cfg: dict) -> ConfigError:

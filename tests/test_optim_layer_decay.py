@@ -136,8 +136,8 @@ def test_builtin_matches_mmseg(mmseg_ref: types.ModuleType, case: str) -> None:
 def test_mmseg_source_runs_here_with_only_imports_changed(mmseg_ref: types.ModuleType) -> None:
     source = MMSEG_SRC.read_text()
     for old, new in {
-        "from mmengine.dist import get_dist_info": "from lightning_runtime.optim.compat import get_dist_info",
-        "from mmengine.logging import print_log": "from lightning_runtime.optim.compat import print_log",
+        "from mmengine.dist import get_dist_info": "from lightning_runtime.optim._compat import get_dist_info",
+        "from mmengine.logging import print_log": "from lightning_runtime.optim._compat import print_log",
         "from mmengine.optim import DefaultOptimWrapperConstructor": "from lightning_runtime.optim import DefaultOptimWrapperConstructor",
         "from mmseg.registry import OPTIM_WRAPPER_CONSTRUCTORS": "from lightning_runtime.registry import OPTIM_WRAPPER_CONSTRUCTORS",
     }.items():

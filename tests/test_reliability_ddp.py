@@ -175,7 +175,7 @@ def test_resume_under_ddp_continues_at_iteration_8_and_ends_identical(runs: dict
 @pytest.mark.skipif(torch.cuda.is_available(), reason="SyncBatchNorm works on CUDA")
 def test_sync_bn_on_cpu_is_a_config_error_before_training() -> None:
     from lightning_runtime.errors import ConfigError
-    from lightning_runtime.runtime_env import plan_env
+    from lightning_runtime.runtime._env import plan_env
 
     with pytest.raises(ConfigError) as info:
         plan_env({"launcher": "pytorch", "sync_bn": "torch", "env_cfg": {"dist_cfg": {"backend": "gloo"}}})

@@ -26,14 +26,14 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
-from lightning_runtime import checkpoint_io
+from lightning_runtime.checkpoint import _io as checkpoint_io
 from lightning_runtime.callbacks import checkpoint as ckpt_module
 from lightning_runtime.callbacks.checkpoint import CheckpointHook
-from lightning_runtime.checkpoint_io import AtomicCheckpointIO, atomic_save, read_last_checkpoint, safe_load
-from lightning_runtime.context import LoopSpec, RunContext
+from lightning_runtime.checkpoint._io import AtomicCheckpointIO, atomic_save, read_last_checkpoint, safe_load
+from lightning_runtime.runtime._context import LoopSpec, RunContext
 from lightning_runtime.errors import ConfigError
-from lightning_runtime.progress import train_iter
-from lightning_runtime.resume import find_resume_checkpoint, resolve_load_from, resolve_resume
+from lightning_runtime.runtime import train_iter
+from lightning_runtime.checkpoint._resume import find_resume_checkpoint, resolve_load_from, resolve_resume
 
 MAX_ITERS = 25  # 5 epochs of 5 batches
 SEED = 7

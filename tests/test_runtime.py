@@ -14,7 +14,7 @@ from runtime_helpers import NO_HOOKS, QUIET, Boring, loader, make_cfg  # noqa: E
 
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.runtime import Runtime
-from lightning_runtime.runtime_env import plan_env
+from lightning_runtime.runtime._env import plan_env
 
 QUIET_LOG = {k: v for k, v in QUIET.items() if k != "logger"}
 ITER5 = dict(by_epoch=False, max_iters=5, val_interval=100)
@@ -143,7 +143,7 @@ def test_load_from_mmengine_pth(tmp_path):
 def test_resume_from_last_checkpoint_continues_at_iteration(tmp_path):
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from lightning_runtime.checkpoint_io import write_last_checkpoint
+    from lightning_runtime.checkpoint._io import write_last_checkpoint
 
     cfg = make_cfg(tmp_path, train_cfg=dict(by_epoch=False, max_iters=6, val_interval=3), val_cfg=dict(type="ValLoop"),
                    optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1)), resume=True)
@@ -198,7 +198,7 @@ def test_auto_scale_lr(tmp_path):
 
 
 def test_mmengine_sampler_disables_lightning_distributed_sampler():
-    from lightning_runtime.runtime_support import has_mmengine_sampler
+    from lightning_runtime.runtime._support import has_mmengine_sampler
     from torch.utils.data import DataLoader, DistributedSampler
 
     ds = list(range(8))

@@ -1,4 +1,4 @@
-"""The train data as MMEngine's loops read it (runtime_data): chained passes, accumulation windows
+"""The train data as MMEngine's loops read it (runtime/_data): chained passes, accumulation windows
 across passes, per-pass permutations, exact mid-pass resume. Real CPU Trainer runs."""
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from runtime_helpers import NO_HOOKS, QUIET, make_cfg  # noqa: E402
 
 import lightning.pytorch as pl  # noqa: E402
 
-from lightning_runtime.progress import train_iter  # noqa: E402
+from lightning_runtime.runtime._progress import train_iter  # noqa: E402
 from lightning_runtime.runtime import Runtime  # noqa: E402
-from lightning_runtime.runtime_data import PassLoader, PassSampler  # noqa: E402
+from lightning_runtime.runtime._data import PassLoader, PassSampler  # noqa: E402
 
 MAX_ITERS, K, N, BS = 14, 3, 10, 2  # 5 batches per pass, accumulation windows of 3
 

@@ -12,7 +12,7 @@ from runtime_helpers import QUIET, Boring, loader, make_cfg  # noqa: E402
 
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.runtime import Runtime
-from lightning_runtime.runtime_loops import parse_train_cfg, should_validate
+from lightning_runtime.runtime._loops import parse_train_cfg, should_validate
 
 
 def _rt(tmp_path, **cfg):
@@ -88,7 +88,7 @@ def test_accumulation_counts_batches_not_steps(tmp_path):
 def test_accumulation_windows_cross_passes_as_mmengine(tmp_path):
     """MMEngine's windows run across dataloader passes: 10 iterations, k=2, 5-batch passes -> 5
     steps, after iterations 2, 4, 6, 8, 10 (Lightning alone would close a window at every pass end:
-    6 steps). The runtime hands Lightning one epoch of max_iters batches (runtime_data), so the
+    6 steps). The runtime hands Lightning one epoch of max_iters batches (runtime/_data), so the
     counts agree; tests/test_runtime_data.py checks weights against mmengine's OptimWrapper."""
     rt = _rt(tmp_path, train_cfg=dict(by_epoch=False, max_iters=10, val_interval=100),
              optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1), accumulative_counts=2))

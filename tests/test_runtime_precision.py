@@ -14,7 +14,7 @@ from runtime_helpers import QUIET, Boring, loader, make_cfg  # noqa: E402
 
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.runtime import Runtime
-from lightning_runtime.runtime_precision import GradClip, StaticGradScaler, build_grad_scaler, plan_precision
+from lightning_runtime.runtime._precision import GradClip, StaticGradScaler, build_grad_scaler, plan_precision
 
 SGD = dict(type="SGD", lr=0.1)
 

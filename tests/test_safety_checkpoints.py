@@ -26,11 +26,11 @@ import torch
 from runtime_helpers import NO_HOOKS, QUIET, Boring, loader
 
 from lightning_runtime import Runtime
-from lightning_runtime.checkpoint_io import atomic_save, safe_load
+from lightning_runtime.checkpoint._io import atomic_save, safe_load
 from lightning_runtime.errors import ConfigError
-from lightning_runtime.progress import train_iter
-from lightning_runtime.resume import find_resume_checkpoint, resolve_resume
-from lightning_runtime.runtime_support import LOCK_FILE
+from lightning_runtime.runtime import train_iter
+from lightning_runtime.checkpoint import find_resume_checkpoint, resolve_resume
+from lightning_runtime.runtime._support import LOCK_FILE
 
 HERE = Path(__file__).resolve()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from lightning_runtime.config import load_config
-from lightning_runtime.config_safe import Limits
+from lightning_runtime.config import Limits
 from lightning_runtime.errors import ConfigError
 
 LIMITS = Limits()

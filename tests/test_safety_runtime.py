@@ -98,8 +98,6 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("auto_scale_lr=16", dict(auto_scale_lr=16), "auto_scale_lr"),
     ("auto_scale_lr.base_batch_size=0", dict(auto_scale_lr=dict(base_batch_size=0)), "auto_scale_lr.base_batch_size"),
     ("default_hooks=3", dict(default_hooks=3), "default_hooks"),
-    ("log_config='text'", dict(log_config="text"), "log_config"),
-    ("runner=3", dict(runner=3), "runner"),
     ("param_scheduler=['PolyLR']", dict(param_scheduler=["PolyLR"]), "param_scheduler[0]"),
     ("param_scheduler=1.5", dict(param_scheduler=1.5), "param_scheduler"),
     ("param_scheduler=[1]", dict(param_scheduler=[dict(type="LinearLR", by_epoch=False, end=2), 1]),
@@ -171,7 +169,7 @@ def test_did_you_mean_for_an_unknown_trainer_argument(tmp_path: Path) -> None:
                                                                    None: 1}])
 def test_legacy_key_of_any_value_gets_its_fix(key: str, value: Any, tmp_path: Path) -> None:
     """As the only setting (its 1.x section absent), any value is refused with a fix; None is absent."""
-    from lightning_runtime.legacy import EQUIVALENTS
+    from lightning_runtime.config._legacy import EQUIVALENTS
 
     cfg = _cfg(tmp_path / "wd", **{key: value})
     for section in EQUIVALENTS[key]:
@@ -285,7 +283,7 @@ CLI_CASES = [
     ("", ["--env_cfg.dist_cfg=gloo"], "env_cfg.dist_cfg"),
     ("", ["--train_cfg.max_iters=1e400"], "train_cfg.max_iters"),
     ("trainer = dict(max_epoch=1)\n", [], "trainer.max_epoch"),
-    ("log_config = 'text'\n", [], "log_config"),
+    ("log_config = 'text'\ndefault_hooks = None\n", [], "log_config"),
 ]
 
 

@@ -121,7 +121,7 @@ def test_registry_accepts_classes_of_its_kind_and_registered_functions() -> None
     assert HOOKS.resolve("lightning.pytorch.callbacks.LearningRateMonitor").__name__ == "LearningRateMonitor"
     assert METRICS.resolve("torchmetrics.classification.MulticlassAccuracy").__name__ == "MulticlassAccuracy"
     assert VISBACKENDS.resolve("lightning.pytorch.loggers.CSVLogger").__name__ == "CSVLogger"
-    assert VISBACKENDS.resolve("lightning_runtime.loggers.LocalVisBackend").__name__ == "LocalVisBackend"
+    assert VISBACKENDS.resolve("lightning_runtime.runtime._loggers.LocalVisBackend").__name__ == "LocalVisBackend"
     assert OPTIM_WRAPPER_CONSTRUCTORS.resolve("mmseg.LearningRateDecayOptimizerConstructor").__name__ == \
         "LearningRateDecayOptimizerConstructor"
 
@@ -229,7 +229,7 @@ LAYER_DECAY = dict(optimizer=dict(type="AdamW", lr=1e-3, weight_decay=0.05),
 
 
 @pytest.mark.parametrize("fn", ["os.system", "shutil.rmtree", "torch.save", "builtins.eval", "subprocess.run",
-                                "logging.basicConfig", "os.remove", "lightning_runtime.checkpoint_io.write_last_checkpoint",
+                                "logging.basicConfig", "os.remove", "lightning_runtime.checkpoint._io.write_last_checkpoint",
                                 "torch.optim.SGD", "no_such_module_xyz.fn", 5])
 def test_layer_id_fn_must_be_the_users_own_function(tmp_path: Path, trap: Trap, fn: Any) -> None:
     cfg = dict(LAYER_DECAY, paramwise_cfg=dict(num_layers=2, decay_rate=0.9, layer_id_fn=fn))
@@ -312,7 +312,7 @@ def test_custom_imports_module_failing_on_import_is_a_config_error(tmp_path: Pat
 )
 def test_cli_sections_refuse_before_anything_is_built(cfg: dict, path: str, part: str,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from lightning_runtime.cli import split_lightning_sections
+    from lightning_runtime.cli._main import split_lightning_sections
 
     monkeypatch.syspath_prepend(str(ASSETS))
     with pytest.raises(ConfigError) as info:
@@ -324,7 +324,7 @@ def test_cli_sections_refuse_before_anything_is_built(cfg: dict, path: str, part
 def test_cli_trainer_class_specs_are_built_as_in_lightning_cli() -> None:
     from lightning.pytorch.callbacks import LearningRateMonitor
 
-    from lightning_runtime.cli import _build_trainer_objects, split_lightning_sections
+    from lightning_runtime.cli._main import _build_trainer_objects, split_lightning_sections
 
     _, trainer = split_lightning_sections(dict(trainer=dict(
         callbacks=[dict(class_path="lightning.pytorch.callbacks.LearningRateMonitor", init_args=dict(logging_interval="step"))],

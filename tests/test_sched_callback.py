@@ -199,7 +199,7 @@ def _missing_stack_warnings(hook, net, tmp_path):
     ],
 )
 def test_missing_stack_warns_only_when_a_schedule_is_lost(tmp_path, cfg, torch_sched, expected):
-    from lightning_runtime.context import RunContext
+    from lightning_runtime.runtime import RunContext
 
     hook = ParamSchedulerHook()
     if cfg is not None:

@@ -13,10 +13,10 @@ from torch.utils.data import DataLoader
 from lightning_runtime.callbacks.visualization import (
     SegVisualizationHook, VisualizationProtocolError, draw_sem_seg, random_palette,
 )
-from lightning_runtime.context import RunContext
+from lightning_runtime.runtime import RunContext
 from lightning_runtime.demo.data import ShapesDataset, denormalize
 from lightning_runtime.errors import ConfigError
-from lightning_runtime.evaluation_png import png_size
+from lightning_runtime.evaluation._png import png_size
 from lightning_runtime.registry import HOOKS
 
 PALETTE = [[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]]
@@ -162,7 +162,7 @@ def test_random_palette_is_mmseg_and_keeps_global_state():
 
 def test_zlib_png_writer_round_trip(tmp_path):
     pil = pytest.importorskip("PIL.Image")
-    from lightning_runtime.evaluation_png import write_png
+    from lightning_runtime.evaluation._png import write_png
 
     rgb = np.random.RandomState(0).randint(0, 256, size=(5, 7, 3)).astype(np.uint8)
     write_png(tmp_path / "a.png", rgb, backend="zlib")

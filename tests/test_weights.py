@@ -10,8 +10,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from lightning_runtime.checkpoint_io import UnsafeCheckpointError
-from lightning_runtime.weights import load_weights
+from lightning_runtime.checkpoint import UnsafeCheckpointError
+from lightning_runtime.checkpoint import load_weights
 
 
 class Segmentor(nn.Module):
@@ -71,7 +71,7 @@ def test_mismatch_is_reported_like_mmengine(tmp_path, caplog):
     state.pop("backbone.1.num_batches_tracked")  # never reported, as MMEngine
     state["auxiliary_head.weight"] = torch.zeros(1)
     torch.save({"meta": {}, "state_dict": state}, tmp_path / "p.pth")
-    with caplog.at_level(logging.WARNING, logger="lightning_runtime.weights"), pytest.warns(UserWarning):
+    with caplog.at_level(logging.WARNING, logger="lightning_runtime.checkpoint._load_from"), pytest.warns(UserWarning):
         report = load_weights(Segmentor(), tmp_path / "p.pth")
     assert report.missing_keys == ["decode_head.bias"]
     assert report.unexpected_keys == ["auxiliary_head.weight"]

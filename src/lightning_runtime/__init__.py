@@ -15,23 +15,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
+from lightning_runtime.errors import ConfigError
 
 __all__ = ["load_config", "Runtime", "ConfigError", "__version__"]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import load_config
-    from .runtime import Runtime
+    from lightning_runtime.config import load_config
+    from lightning_runtime.runtime import Runtime
 
 
 def __getattr__(name: str) -> Any:
     if name == "load_config":
-        from .config import load_config
+        from lightning_runtime.config import load_config
 
         return load_config
     if name == "Runtime":
-        from .runtime import Runtime
+        from lightning_runtime.runtime import Runtime
 
         return Runtime
     raise AttributeError(f"module 'lightning_runtime' has no attribute {name!r}")

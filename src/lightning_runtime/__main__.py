@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from lightning_runtime.cli._main import main
 
 sys.exit(main())

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from .errors import ConfigError
+from lightning_runtime.errors import ConfigError
 
 __all__ = ["explain", "plot_lr", "lr_curves", "LRCurves", "MAX_DRY_RUN"]
 
@@ -86,13 +86,13 @@ def lr_curves(rt: Any, module: nn.Module | None = None, *, epoch_length: int | N
     """Dry-run the schedule and sample every group's lr over the whole run.
 
     Args:
-        rt: The :class:`~lightning_runtime.runtime.Runtime`.
+        rt: The :class:`~lightning_runtime.runtime._runtime.Runtime`.
         module: The model; without it one stand-in group with the config's base lr is shown.
         epoch_length: Iterations per epoch, needed for epoch-based loops and schedulers.
         samples: Roughly how many iterations to sample (boundaries are always included).
     """
-    from .optim import build_optimizer, build_stand_in_optimizer
-    from .schedulers import build_scheduler
+    from lightning_runtime.optim import build_optimizer, build_stand_in_optimizer
+    from lightning_runtime.schedulers import build_scheduler
 
     if rt.cfg.get("optim_wrapper") is None:
         raise ConfigError("missing optim_wrapper", path="optim_wrapper",
@@ -159,7 +159,7 @@ def _trainer_section(rt: Any) -> list[str]:
 
 
 def _callback_section(rt: Any) -> list[str]:
-    from .hooks import HookCallback, priority_name
+    from lightning_runtime.hooks import HookCallback, priority_name
 
     lines = ["Callbacks (call order):"]
     for i, cb in enumerate(rt.callbacks(), 1):
@@ -188,7 +188,7 @@ def _custom_keys_section(rt: Any, module: nn.Module) -> list[str]:
     if not custom:
         return []
     lines = ["custom_keys matches:"]
-    from .optim import optimization_root
+    from lightning_runtime.optim import optimization_root
 
     names = [n for n, p in optimization_root(module).named_parameters() if p.requires_grad]
     claimed: set[str] = set()
@@ -226,7 +226,7 @@ def explain(rt: Any, module: nn.Module | None = None, *, epoch_length: int | Non
     sections = [_trainer_section(rt), _callback_section(rt)]
     if rt.cfg.get("optim_wrapper") is not None:
         if module is not None:
-            from .optim import build_optimizer
+            from lightning_runtime.optim import build_optimizer
 
             sections.append(_group_section(build_optimizer(module, rt.cfg["optim_wrapper"])))
             sections.append(_custom_keys_section(rt, module))

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError, did_you_mean
+from lightning_runtime.errors import ConfigError, did_you_mean
 
 __all__ = [
     "Registry",
@@ -622,21 +622,21 @@ def _is_constructor_shape(cls: type) -> bool:
 #: What each registry accepts (base classes by dotted name: imported on first use).
 HOOK_KIND = Kind(
     "a hook class (a lightning_runtime.hooks.Hook or lightning.pytorch.Callback subclass)",
-    bases=("lightning_runtime.hooks.hook.Hook", "lightning.pytorch.callbacks.callback.Callback"),
+    bases=("lightning_runtime.hooks._hook.Hook", "lightning.pytorch.callbacks.callback.Callback"),
 )
 OPTIMIZER_KIND = Kind("a torch.optim.Optimizer subclass", bases=("torch.optim.optimizer.Optimizer",))
 OPTIM_WRAPPER_KIND = Kind(
-    "an optim wrapper class (OptimWrapper or AmpOptimWrapper)", bases=("lightning_runtime.optim.wrappers.OptimWrapper",)
+    "an optim wrapper class (OptimWrapper or AmpOptimWrapper)", bases=("lightning_runtime.optim._wrappers.OptimWrapper",)
 )
 OPTIM_WRAPPER_CONSTRUCTOR_KIND = Kind(
     "an optimizer constructor class (a DefaultOptimWrapperConstructor subclass, or a class taking "
     "(optim_wrapper_cfg, paramwise_cfg) whose instances are called with the model)",
-    bases=("lightning_runtime.optim.constructor.DefaultOptimWrapperConstructor",),
+    bases=("lightning_runtime.optim._constructor.DefaultOptimWrapperConstructor",),
     predicate=_is_constructor_shape,
 )
 PARAM_SCHEDULER_KIND = Kind(
     "a lightning_runtime scheduler class (a lightning_runtime.schedulers.ParamScheduler subclass, e.g. PolyLR)",
-    bases=("lightning_runtime.schedulers.base.ParamScheduler",),
+    bases=("lightning_runtime.schedulers._base.ParamScheduler",),
 )
 METRIC_KIND = Kind("a metric class (a torchmetrics.Metric subclass)", bases=("torchmetrics.metric.Metric",))
 VISBACKEND_KIND = Kind(
@@ -651,6 +651,6 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     "optim_wrapper_constructor", locations=["lightning_runtime.optim"], kind=OPTIM_WRAPPER_CONSTRUCTOR_KIND
 )
 PARAM_SCHEDULERS = Registry("param_scheduler", locations=["lightning_runtime.schedulers"], kind=PARAM_SCHEDULER_KIND)
-METRICS = Registry("metric", locations=["lightning_runtime.evaluation"], kind=METRIC_KIND)
-VISBACKENDS = Registry("vis_backend", locations=["lightning_runtime.loggers"], var_name="VISBACKENDS",
+METRICS = Registry("metric", locations=["lightning_runtime.evaluation._build"], kind=METRIC_KIND)
+VISBACKENDS = Registry("vis_backend", locations=["lightning_runtime.runtime._loggers"], var_name="VISBACKENDS",
                        kind=VISBACKEND_KIND)

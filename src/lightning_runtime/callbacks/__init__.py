@@ -11,18 +11,18 @@ Example:
 
 from __future__ import annotations
 
-from .check_invalid_loss import CheckInvalidLossHook
-from .checkpoint import CheckpointHook
-from .early_stopping import EarlyStoppingHook
-from .ema import EMAHook
-from .empty_cache import EmptyCacheHook
-from .logger import LoggerHook
-from .param_scheduler import ParamSchedulerHook
-from .runtime_info import RuntimeInfoHook
-from .sampler_seed import DistSamplerSeedHook
-from .sync_buffers import SyncBuffersHook
-from .timer import IterTimerHook
-from .visualization import SegVisualizationHook, VisualizationProtocolError, draw_sem_seg, random_palette
+from lightning_runtime.callbacks.check_invalid_loss import CheckInvalidLossHook
+from lightning_runtime.callbacks.checkpoint import CheckpointHook
+from lightning_runtime.callbacks.early_stopping import EarlyStoppingHook
+from lightning_runtime.callbacks.ema import EMAHook
+from lightning_runtime.callbacks.empty_cache import EmptyCacheHook
+from lightning_runtime.callbacks.logger import LoggerHook
+from lightning_runtime.callbacks.param_scheduler import ParamSchedulerHook
+from lightning_runtime.callbacks.runtime_info import RuntimeInfoHook
+from lightning_runtime.callbacks.sampler_seed import DistSamplerSeedHook
+from lightning_runtime.callbacks.sync_buffers import SyncBuffersHook
+from lightning_runtime.callbacks.timer import IterTimerHook
+from lightning_runtime.callbacks.visualization import SegVisualizationHook, VisualizationProtocolError, draw_sem_seg, random_palette
 
 __all__ = [
     "CheckInvalidLossHook",

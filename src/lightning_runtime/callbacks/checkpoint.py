@@ -8,18 +8,18 @@ Same arguments, same moments, same file names as ``mmengine/hooks/checkpoint_hoo
 * after each validation, for every ``save_best`` metric that improved:
   ``best_{metric}_{iter_N|epoch_N}.pth`` (the previous best file is deleted).
 * ``work_dir/last_checkpoint`` holds the absolute path of the latest regular checkpoint; it is
-  rewritten only once that file is complete (writes are atomic, see ``checkpoint_io``).
+  rewritten only once that file is complete (writes are atomic, see ``checkpoint/_io``).
 
 The hook's state in a checkpoint (best files, files still to delete, the last checkpoint) names
 files *relative to the checkpoint directory* (plain file names). On resume every name is checked
-(:func:`~lightning_runtime.checkpoint_io.confined_path` and the hook's own naming pattern): an
+(:func:`~lightning_runtime.checkpoint._io.confined_path` and the hook's own naming pattern): an
 absolute path elsewhere, ``..``, a symlink resolving outside, or a name this hook would never
 write is refused with a warning naming the entry, and ignored. A resumed run therefore never
 deletes, loads or publishes a file outside its own checkpoint directory, also when the work_dir
 was copied from another run (``cp -r run1 run2``).
 
 Iterations are MMEngine's (training batches, also under gradient accumulation), read from
-:func:`lightning_runtime.progress.train_iter`, not Lightning's ``global_step``.
+:func:`lightning_runtime.runtime._progress.train_iter`, not Lightning's ``global_step``.
 
 Files are Lightning checkpoints (``Trainer.fit(ckpt_path=...)`` resumes from them exactly:
 optimizer, lr schedulers, loop position mid-epoch, callback states, plus RNG states and gradients
@@ -54,11 +54,11 @@ import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
 
-from ..checkpoint_io import confined_path, publish_checkpoint, remove_stale_temp_files, write_last_checkpoint
-from ..errors import ConfigError
-from ..progress import train_iter
-from ..registry import HOOKS
-from ..resume import check_optimizer_state, collect_rng_states, restore_rng_states
+from lightning_runtime.checkpoint._io import confined_path, publish_checkpoint, remove_stale_temp_files, write_last_checkpoint
+from lightning_runtime.errors import ConfigError
+from lightning_runtime.runtime._progress import train_iter
+from lightning_runtime.registry import HOOKS
+from lightning_runtime.checkpoint._resume import check_optimizer_state, collect_rng_states, restore_rng_states
 
 __all__ = ["CheckpointHook"]
 
@@ -299,7 +299,7 @@ class CheckpointHook(Callback):
 
     # ------------------------------------------------------------------ wiring
     def bind_context(self, ctx: Any) -> None:
-        """Receive the runtime's :class:`~lightning_runtime.context.RunContext`.
+        """Receive the runtime's :class:`~lightning_runtime.runtime._context.RunContext`.
 
         A ``save_best`` with validation switched off in the config (``val_cfg=None`` or
         ``val_dataloader=None`` written out) is refused here, before the Trainer exists and anything

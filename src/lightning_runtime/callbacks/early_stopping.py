@@ -17,8 +17,8 @@ from typing import Any, Optional
 from lightning.pytorch.callbacks import EarlyStopping
 from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 
-from ..errors import ConfigError, check_int, check_number
-from ..registry import HOOKS
+from lightning_runtime.errors import ConfigError, check_int, check_number
+from lightning_runtime.registry import HOOKS
 
 __all__ = ["EarlyStoppingHook"]
 

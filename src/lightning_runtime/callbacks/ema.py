@@ -27,9 +27,9 @@ from typing import Any, Optional
 import torch
 from lightning.pytorch.callbacks import EMAWeightAveraging
 
-from ..errors import ConfigError
-from ..progress import train_iter
-from ..registry import HOOKS
+from lightning_runtime.errors import ConfigError
+from lightning_runtime.runtime._progress import train_iter
+from lightning_runtime.registry import HOOKS
 
 __all__ = ["EMAHook"]
 

@@ -1,7 +1,7 @@
 """``LoggerHook``: MMEngine's log lines on the console, in a text log, and as scalars.
 
 MMEngine's ``LoggerHook`` (priority ``BELOW_NORMAL``) with MMEngine's arguments. Lines come from
-:class:`~lightning_runtime.log_format.LogProcessor` (``log_processor`` in the config: window
+:class:`~lightning_runtime.runtime._log_processor.LogProcessor` (``log_processor`` in the config: window
 size, ``by_epoch``, ``custom_cfg``) over the run's message hub, and go (global rank zero only) to:
 
 * the ``lightning_runtime`` Python logger (a console handler is added when it has none);
@@ -30,13 +30,13 @@ import shutil
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
-from ..errors import ConfigError
-from ..hooks.adapter import CallbackHook
-from ..hooks.facade import LOG_DATEFMT, LOG_FORMAT, LOGGER_NAME, get_logger
-from ..hooks.hook import DATA_BATCH
-from ..log_format import LogProcessor
-from ..registry import HOOKS
-from .runtime_info import RuntimeInfoHook
+from lightning_runtime.errors import ConfigError
+from lightning_runtime.hooks._adapter import CallbackHook
+from lightning_runtime.hooks._facade import LOG_DATEFMT, LOG_FORMAT, LOGGER_NAME, get_logger
+from lightning_runtime.hooks._hook import DATA_BATCH
+from lightning_runtime.runtime._log_processor import LogProcessor
+from lightning_runtime.registry import HOOKS
+from lightning_runtime.callbacks.runtime_info import RuntimeInfoHook
 
 __all__ = ["LoggerHook"]
 
@@ -142,7 +142,7 @@ class LoggerHook(CallbackHook):
         has_info = any(isinstance(cb, RuntimeInfoHook) for cb in trainer.callbacks)
         self._aux = None if has_info else RuntimeInfoHook()
         log_file = Path(self.runner.log_dir) / f"{self.runner.timestamp}.log"
-        # Under the Runtime, the run log (run_log.RunLogFile) already writes this file.
+        # Under the Runtime, the run log (runtime/_run_log.RunLogFile) already writes this file.
         already = self._ctx is not None and bool(self._ctx.extra.get("run_log_file"))
         if self._is_zero and self._file_handler is None and not already:
             log_file.parent.mkdir(parents=True, exist_ok=True)

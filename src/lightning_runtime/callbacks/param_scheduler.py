@@ -5,7 +5,7 @@ MMEngine's ``ParamSchedulerHook`` steps iteration-based schedulers after every t
 metrics to ``ReduceOnPlateau``. Here the stack composes all of that; this callback only
 
 * attaches the Trainer's iteration counter as the stack's clock
-  (:func:`lightning_runtime.progress.train_iters_processed`), so ``step()`` means "advance to the
+  (:func:`lightning_runtime.runtime._progress.train_iters_processed`), so ``step()`` means "advance to the
   iterations done" and Lightning's own ``step()`` after optimizer steps becomes a no-op;
 * steps the stack in ``on_train_batch_end`` on *every* batch, so under
   ``accumulate_grad_batches=k`` optimizer step ``s`` uses the value of iteration ``(s+1)k-1``
@@ -27,9 +27,9 @@ import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_warn
 
-from ..progress import train_iters_processed
-from ..registry import HOOKS
-from ..schedulers import ParamSchedulerStack
+from lightning_runtime.runtime._progress import train_iters_processed
+from lightning_runtime.registry import HOOKS
+from lightning_runtime.schedulers import ParamSchedulerStack
 
 __all__ = ["ParamSchedulerHook"]
 
@@ -64,7 +64,7 @@ class ParamSchedulerHook(Callback):
         self._stacks: list[ParamSchedulerStack] = []
 
     def bind_context(self, ctx: Any) -> None:
-        """Receive the runtime's :class:`~lightning_runtime.context.RunContext` (optional)."""
+        """Receive the runtime's :class:`~lightning_runtime.runtime._context.RunContext` (optional)."""
         self._ctx = ctx
 
     def _config_schedules(self) -> bool:

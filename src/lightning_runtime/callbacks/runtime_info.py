@@ -13,9 +13,9 @@ from typing import Any, Optional
 
 import torch
 
-from ..hooks.adapter import CallbackHook
-from ..hooks.hook import DATA_BATCH
-from ..registry import HOOKS
+from lightning_runtime.hooks._adapter import CallbackHook
+from lightning_runtime.hooks._hook import DATA_BATCH
+from lightning_runtime.registry import HOOKS
 
 __all__ = ["RuntimeInfoHook"]
 

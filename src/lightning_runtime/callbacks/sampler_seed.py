@@ -3,7 +3,7 @@
 As MMEngine's hook: the sampler (or the batch sampler's sampler) gets ``set_epoch(epoch)`` when it
 has that method, so each epoch shuffles differently and all ranks agree. The epoch is Lightning's
 ``current_epoch``. Under the Runtime an iteration-based loop is one Lightning epoch of
-``max_iters`` batches (``runtime_data.PassLoader``), so this hook fires once with epoch 0, as
+``max_iters`` batches (``runtime/_data.PassLoader``), so this hook fires once with epoch 0, as
 MMEngine's does in ``before_train_epoch``; the loader then calls ``set_epoch(p)`` at each new pass,
 as MMEngine's infinite iterator does.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from lightning.pytorch import Callback
 
-from ..registry import HOOKS
+from lightning_runtime.registry import HOOKS
 
 __all__ = ["DistSamplerSeedHook"]
 

@@ -12,8 +12,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from ..hooks.adapter import CallbackHook
-from ..registry import HOOKS
+from lightning_runtime.hooks._adapter import CallbackHook
+from lightning_runtime.registry import HOOKS
 
 __all__ = ["SyncBuffersHook"]
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any, Optional, Sequence, Union
 
-from ..hooks.adapter import CallbackHook
-from ..hooks.hook import DATA_BATCH
-from ..registry import HOOKS
+from lightning_runtime.hooks._adapter import CallbackHook
+from lightning_runtime.hooks._hook import DATA_BATCH
+from lightning_runtime.registry import HOOKS
 
 __all__ = ["IterTimerHook"]
 

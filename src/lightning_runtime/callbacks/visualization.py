@@ -44,10 +44,10 @@ from lightning.pytorch import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_warn
 
-from ..errors import ConfigError
-from ..evaluation_png import write_png
-from ..progress import train_iter
-from ..registry import HOOKS
+from lightning_runtime.errors import ConfigError
+from lightning_runtime.evaluation._png import write_png
+from lightning_runtime.runtime._progress import train_iter
+from lightning_runtime.registry import HOOKS
 
 __all__ = ["SegVisualizationHook", "VisualizationProtocolError", "random_palette", "draw_sem_seg"]
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from lightning_runtime.errors import ConfigError
 
 __all__ = ["DEFAULT_CONFIG", "DemoResult", "build_demo", "find_config", "instantiate", "run_demo", "main"]
 
@@ -62,7 +62,7 @@ def instantiate(section: Any, path: str) -> Any:
     unknown = sorted(set(section) - {"class_path", "init_args"})
     if unknown:
         raise ConfigError(f"unknown key(s) {unknown}", path=path, expected="class_path, init_args", fix="keep only class_path and init_args in this section")
-    from ..registry import Kind, resolve_class
+    from lightning_runtime.registry import Kind, resolve_class
 
     base = "lightning.pytorch.core.module.LightningModule" if path == "model" else \
         "lightning.pytorch.core.datamodule.LightningDataModule"
@@ -118,7 +118,7 @@ def run_demo(
         test: Also run the test loop after training.
         **trainer_overrides: Extra ``L.Trainer`` arguments (``enable_progress_bar=False``, ...).
     """
-    from .. import Runtime, load_config
+    from lightning_runtime import Runtime, load_config
 
     start = time.perf_counter()
     opts: dict[str, Any] | list[str]
@@ -169,7 +169,7 @@ def _plot_lr(rt: Any, module: Any, path: Path) -> Path | None:
 
     if importlib.util.find_spec("matplotlib") is None:
         return None
-    from ..explain import plot_lr
+    from lightning_runtime.explain import plot_lr
 
     return Path(plot_lr(rt, str(path), module))
 

@@ -21,7 +21,7 @@ import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader
 
-from .data import SHAPE_CLASSES, SHAPE_PALETTE, ShapesDataset
+from lightning_runtime.demo.data import SHAPE_CLASSES, SHAPE_PALETTE, ShapesDataset
 
 __all__ = ["ShapesDataModule"]
 

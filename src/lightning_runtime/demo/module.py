@@ -10,7 +10,7 @@
   (``loss``, ``decode.loss_ce``, ``decode.acc_seg``, ``aux.loss_ce``, ``aux.acc_seg``); the
   ``LoggerHook`` callback prints them.
 * **Evaluation**: ``val_evaluator`` / ``test_evaluator`` (MMSeg config entries, default
-  ``IoUMetric(iou_metrics=['mIoU'])``) are built with :func:`lightning_runtime.evaluation.build_evaluator`;
+  ``IoUMetric(iou_metrics=['mIoU'])``) are built with :func:`lightning_runtime.evaluation._build.build_evaluator`;
   at the end of validation/test every key (``aAcc``, ``mIoU``, ``mAcc``, ...; percent, as MMSeg) is
   logged with ``self.log`` under its MMSeg name, so ``CheckpointHook(save_best='mIoU')`` and
   ``EarlyStoppingHook(monitor='mIoU')`` find it.
@@ -18,7 +18,7 @@
   ``{'inputs': images in 0-1 (N, 3, H, W), 'gt': (N, H, W) int64, 'pred': (N, H, W) int64}``, which
   ``SegVisualizationHook`` draws; :attr:`class_names` and :attr:`palette` describe the classes.
 * **Optimizers**: :meth:`configure_optimizers` delegates to a
-  :class:`~lightning_runtime.runtime.Runtime` (``optim_wrapper`` + ``param_scheduler`` of the run's
+  :class:`~lightning_runtime.runtime._runtime.Runtime` (``optim_wrapper`` + ``param_scheduler`` of the run's
   config): set ``module.runtime = rt`` (what ``python -m lightning_runtime.demo`` does), or give
   ``optim_wrapper=`` / ``param_scheduler=`` (+ ``train_cfg=``) to the constructor for a module
   used on its own.
@@ -44,10 +44,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..errors import ConfigError, did_you_mean
-from ..evaluation import Evaluator, build_evaluator
-from .data import SHAPE_CLASSES, SHAPE_PALETTE, denormalize
-from .models import tiny_convnext_segmentor, tiny_vit_segmentor
+from lightning_runtime.errors import ConfigError, did_you_mean
+from lightning_runtime.evaluation._build import Evaluator, build_evaluator
+from lightning_runtime.demo.data import SHAPE_CLASSES, SHAPE_PALETTE, denormalize
+from lightning_runtime.demo.models import tiny_convnext_segmentor, tiny_vit_segmentor
 
 __all__ = ["SegModule", "ARCHS", "DEFAULT_EVALUATOR"]
 
@@ -66,7 +66,7 @@ def _factory(arch: str) -> Callable[..., nn.Module]:
     if isinstance(arch, str) and "." in arch:
         # A dotted path: an nn.Module subclass, or the user's own factory function (never a library
         # function such as 'os.system'); checked before anything is called.
-        from ..registry import Kind, import_object, resolve_class, resolve_function
+        from lightning_runtime.registry import Kind, import_object, resolve_class, resolve_function
 
         obj = import_object(arch, path="model.init_args.arch")
         if isinstance(obj, type):
@@ -111,7 +111,7 @@ class SegModule(pl.LightningModule):
         optim_wrapper: Only for a module used without a Runtime: ``optim_wrapper`` config.
         param_scheduler: Only with ``optim_wrapper``: the ``param_scheduler`` list.
         train_cfg: Only with ``optim_wrapper``: ``train_cfg`` (fills a missing scheduler ``end``).
-        runtime: The :class:`~lightning_runtime.runtime.Runtime` whose config builds the
+        runtime: The :class:`~lightning_runtime.runtime._runtime.Runtime` whose config builds the
             optimizer (not saved in hyperparameters; can also be set later: ``module.runtime = rt``).
     """
 
@@ -234,7 +234,7 @@ class SegModule(pl.LightningModule):
                 fix="set module.runtime = Runtime(cfg) before fitting (Runtime.fit / the CLI config's "
                     "optim_wrapper), or pass optim_wrapper=dict(optimizer=dict(type='AdamW', lr=...))",
             )
-        from ..runtime import Runtime
+        from lightning_runtime.runtime._runtime import Runtime
 
         cfg: dict[str, Any] = {"optim_wrapper": self.optim_wrapper}
         if self.param_scheduler is not None:

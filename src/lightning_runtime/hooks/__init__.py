@@ -20,12 +20,12 @@ Example (the seed tutorial's hook, imports changed)::
 
 from __future__ import annotations
 
-from .adapter import CallbackHook, HookCallback, HookDriver, eval_metrics, normalize_outputs
-from .builder import DEFAULT_HOOKS, build_callbacks, build_hook, hooks_info, sort_by_priority
-from .facade import LoopView, ModelWrapper, OptimWrapperView, RunnerFacade, get_logger
-from .hook import DATA_BATCH, Hook
-from .message_hub import HistoryBuffer, MessageHub, message_hub_for
-from .priority import Priority, get_priority, priority_name
+from lightning_runtime.hooks._adapter import CallbackHook, HookCallback, HookDriver, eval_metrics, normalize_outputs
+from lightning_runtime.hooks._builder import DEFAULT_HOOKS, build_callbacks, build_hook, hooks_info, sort_by_priority
+from lightning_runtime.hooks._facade import LoopView, ModelWrapper, OptimWrapperView, RunnerFacade, get_logger
+from lightning_runtime.hooks._hook import DATA_BATCH, Hook
+from lightning_runtime.hooks._message_hub import HistoryBuffer, MessageHub, message_hub_for
+from lightning_runtime.hooks._priority import Priority, get_priority, priority_name
 
 __all__ = [
     "Hook",

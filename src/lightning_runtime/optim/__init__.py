@@ -10,12 +10,12 @@ constructors in ``OPTIM_WRAPPER_CONSTRUCTORS`` and ``OptimWrapper``/``AmpOptimWr
 
 from __future__ import annotations
 
-from ..registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
-from .builder import build_optimizer, build_stand_in_optimizer, optimization_root, register_torch_optimizers
-from .constructor import DefaultOptimWrapperConstructor
-from .layer_decay import LayerDecayOptimizerConstructor, LearningRateDecayOptimizerConstructor
-from .spec import OptimWrapperSpec, parse_optim_wrapper
-from .wrappers import AmpOptimWrapper, OptimWrapper
+from lightning_runtime.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
+from lightning_runtime.optim._builder import build_optimizer, build_stand_in_optimizer, optimization_root, register_torch_optimizers
+from lightning_runtime.optim._constructor import DefaultOptimWrapperConstructor
+from lightning_runtime.optim._layer_decay import LayerDecayOptimizerConstructor, LearningRateDecayOptimizerConstructor
+from lightning_runtime.optim._spec import OptimWrapperSpec, parse_optim_wrapper
+from lightning_runtime.optim._wrappers import AmpOptimWrapper, OptimWrapper
 
 __all__ = [
     "build_optimizer",

@@ -10,9 +10,9 @@ drives the stack in a Trainer is ``lightning_runtime.callbacks.ParamSchedulerHoo
 
 from __future__ import annotations
 
-from .base import INF, ParamScheduler, Vec, like, scale, toward
-from .build import build_scheduler
-from .names import (
+from lightning_runtime.schedulers._base import INF, ParamScheduler, Vec, like, scale, toward
+from lightning_runtime.schedulers._build import build_scheduler
+from lightning_runtime.schedulers._names import (
     ConstantLR,
     ConstantMomentum,
     CosineAnnealingLR,
@@ -34,9 +34,9 @@ from .names import (
     StepLR,
     StepMomentum,
 )
-from .plateau import ReduceOnPlateauParamScheduler
-from .stack import ParamSchedulerStack
-from .zoo import (
+from lightning_runtime.schedulers._plateau import ReduceOnPlateauParamScheduler
+from lightning_runtime.schedulers._stack import ParamSchedulerStack
+from lightning_runtime.schedulers._zoo import (
     ConstantParamScheduler,
     CosineAnnealingParamScheduler,
     CosineRestartParamScheduler,

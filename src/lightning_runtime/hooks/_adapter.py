@@ -1,0 +1,315 @@
+"""Drive MMEngine-style hook points from Lightning's callback hooks.
+
+:class:`HookDriver` is a Lightning ``Callback`` that turns Lightning's hooks into MMEngine's hook
+points, in MMEngine's order and with MMEngine's ``runner.iter`` / ``runner.epoch`` at each:
+
+====================================  ===============================================================
+Lightning                             MMEngine hook point(s)
+====================================  ===============================================================
+``on_fit_start``                      ``before_run`` (or earlier: before ``after_load_checkpoint``)
+``on_train_start``                    ``before_train``
+``on_train_epoch_start``              ``before_train_epoch`` (iteration-based: the first one only)
+``on_train_batch_start``              ``before_train_iter(batch_idx, data_batch)``
+``on_train_batch_end``                ``after_train_iter(batch_idx, data_batch, outputs)``
+``on_validation_start`` (in fit)      ``after_train_epoch`` when validating at the end of an epoch
+                                      (epoch-based; MMEngine ends the epoch *then* validates),
+                                      then ``before_val``
+``on_validation_epoch_start``         ``before_val_epoch``
+``on_validation_batch_start/end``     ``before_val_iter`` / ``after_val_iter``
+``on_validation_end``                 ``after_val_epoch(metrics)``, ``after_val`` (+ ``after_run``
+                                      under ``trainer.validate``)
+``on_train_epoch_end``                ``after_train_epoch`` (epoch-based, unless already called)
+``on_train_end``                      ``after_train_epoch`` (iteration-based: once), ``after_train``
+``on_fit_end``                        ``after_run``
+``on_test_*``                         the ``test`` points, as for validation
+``on_save_checkpoint``                ``before_save_checkpoint(checkpoint)``
+``on_load_checkpoint``                ``after_load_checkpoint(checkpoint)``
+====================================  ===============================================================
+
+``batch_idx`` is MMEngine's: the global ``runner.iter`` for an iteration-based loop, the index in
+the epoch for an epoch-based one. Sanity-check validation (Lightning only) calls nothing.
+``outputs`` of ``after_train_iter`` is a dict of detached tensors (``{'loss': ...}`` plus any other
+scalar the ``training_step`` returned), as MMEngine's ``log_vars``; ``metrics`` of
+``after_val_epoch`` are the epoch-level values logged during that validation.
+
+:class:`HookCallback` wraps a user's :class:`~lightning_runtime.hooks.Hook`;
+:class:`CallbackHook` is the base of the built-in callbacks, which are Hooks and Callbacks at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Optional, Union
+
+import torch
+from lightning.pytorch import Callback
+
+from lightning_runtime.runtime._progress import train_epoch, train_iter
+from lightning_runtime.hooks._facade import LoopState, RunnerFacade
+from lightning_runtime.hooks._hook import Hook
+
+__all__ = ["HookDriver", "HookCallback", "CallbackHook", "normalize_outputs", "eval_metrics"]
+
+
+def normalize_outputs(outputs: Any, trainer: Any = None) -> Optional[dict]:
+    """Lightning's ``training_step`` outputs as MMEngine's ``log_vars`` (scalars, detached).
+
+    Lightning divides the loss by ``accumulate_grad_batches`` before handing it to callbacks;
+    that is undone so the logged loss is the one ``training_step`` computed, as MMEngine logs it.
+    """
+    if outputs is None:
+        return None
+    if isinstance(outputs, torch.Tensor):
+        outputs = {"loss": outputs}
+    if not isinstance(outputs, Mapping):
+        return None
+    out: dict[str, Any] = {}
+    for key, value in outputs.items():
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            out[str(key)] = value.detach()
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[str(key)] = value
+    # Under the Runtime the divisor of the last partial window is the remainder, not k (MMEngine's
+    # OptimWrapper.scale_loss); runtime/_loops records the one it used.
+    k = getattr(trainer, "lightning_runtime_loss_divisor", None) or getattr(trainer, "accumulate_grad_batches", 1) or 1
+    if k != 1 and "loss" in out:
+        out["loss"] = out["loss"] * k
+    return out
+
+
+def eval_metrics(trainer: Any) -> dict[str, Any]:
+    """Epoch-level values logged during the validation/test run now ending (floats)."""
+    metrics: dict[str, Any] = {}
+    results = getattr(trainer, "_results", None)
+    try:
+        found = results.metrics(False)["callback"] if results is not None else {}
+    except Exception:  # pragma: no cover - private API changed: fall back to callback_metrics
+        found = dict(trainer.callback_metrics)
+    for key, value in found.items():
+        if isinstance(value, torch.Tensor):
+            value = value.item() if value.numel() == 1 else value
+        metrics[key] = value
+    return metrics
+
+
+class HookDriver(Callback):
+    """Calls MMEngine hook points on :meth:`_target` at MMEngine's moments (see module doc).
+
+    Subclasses define ``_target()``. The run context (``bind_context``) is optional.
+    """
+
+    priority: Union[int, str] = "NORMAL"
+
+    def __init__(self) -> None:
+        self._ctx: Any = None
+        self._state = LoopState()
+        self._runner: Optional[RunnerFacade] = None
+        self._ran = False
+        self._train_epoch_started = False
+
+    # ------------------------------------------------------------------ plumbing
+    def bind_context(self, ctx: Any) -> None:
+        """Receive the runtime's :class:`~lightning_runtime.runtime._context.RunContext`."""
+        self._ctx = ctx
+
+    def _target(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def runner(self) -> RunnerFacade:
+        """The facade handed to the hook (available from ``setup`` on)."""
+        if self._runner is None:
+            raise RuntimeError("the runner facade exists once the Trainer has called setup()")
+        return self._runner
+
+    def _call(self, name: str, **kwargs: Any) -> None:
+        getattr(self._target(), name)(self._runner, **kwargs)
+
+    def _ensure_before_run(self) -> None:
+        if not self._ran:
+            self._ran = True
+            self._call("before_run")
+
+    def _end_run(self) -> None:
+        if self._ran:
+            self._call("after_run")
+            self._ran = False
+
+    def _batch_idx(self, trainer: Any, batch_idx: int) -> int:
+        return batch_idx if self._state.by_epoch else train_iter(trainer)
+
+    def _end_train_epoch(self, trainer: Any) -> None:
+        if self._state.epoch_ended_at != train_epoch(trainer):
+            self._call("after_train_epoch")
+            self._state.epoch_ended_at = train_epoch(trainer)
+
+    # ------------------------------------------------------------------ setup
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        loop = getattr(self._ctx, "train_loop", None) if self._ctx is not None else None
+        if loop is not None:
+            by_epoch = bool(loop.by_epoch)
+            max_iters = None if by_epoch else loop.max_iters
+            max_epochs = loop.max_epochs if by_epoch else None
+        else:
+            by_epoch = trainer.max_steps is None or trainer.max_steps < 0
+            max_iters = max_epochs = None
+        self._state = LoopState(by_epoch=by_epoch, max_iters=max_iters, max_epochs=max_epochs)
+        self._runner = RunnerFacade(trainer, self._ctx, self._state)
+        self._ran = False
+        self._train_epoch_started = False
+
+    # ------------------------------------------------------------------ fit
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        self._state.before_first_batch = True
+        self._ensure_before_run()
+
+    def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
+        self._end_run()
+
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        self._call("before_train")
+
+    def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+        if not self._state.by_epoch and self._train_epoch_started:
+            self._call("after_train_epoch")
+        self._call("after_train")
+
+    def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        if self._state.by_epoch or not self._train_epoch_started:
+            self._call("before_train_epoch")
+        self._train_epoch_started = True
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        if self._state.by_epoch:
+            self._end_train_epoch(trainer)
+
+    def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
+        self._state.before_first_batch = False
+        self._call("before_train_iter", batch_idx=self._batch_idx(trainer, batch_idx), data_batch=batch)
+
+    def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self._call(
+            "after_train_iter",
+            batch_idx=self._batch_idx(trainer, batch_idx),
+            data_batch=batch,
+            outputs=normalize_outputs(outputs, trainer),
+        )
+
+    # ------------------------------------------------------------------ validation
+    def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
+        if trainer.sanity_checking:
+            return
+        if trainer.state.fn == "fit":
+            if self._state.by_epoch and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+                self._end_train_epoch(trainer)
+        else:
+            self._ensure_before_run()
+        self._call("before_val")
+
+    def on_validation_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        if not trainer.sanity_checking:
+            self._call("before_val_epoch")
+
+    def on_validation_batch_start(
+        self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        if not trainer.sanity_checking:
+            self._call("before_val_iter", batch_idx=batch_idx, data_batch=batch)
+
+    def on_validation_batch_end(
+        self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        if not trainer.sanity_checking:
+            self._call("after_val_iter", batch_idx=batch_idx, data_batch=batch, outputs=outputs)
+
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        if trainer.sanity_checking:
+            return
+        self._call("after_val_epoch", metrics=eval_metrics(trainer))
+        self._call("after_val")
+        if trainer.state.fn == "validate":
+            self._end_run()
+
+    # ------------------------------------------------------------------ test
+    def on_test_start(self, trainer: Any, pl_module: Any) -> None:
+        self._ensure_before_run()
+        self._call("before_test")
+
+    def on_test_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        self._call("before_test_epoch")
+
+    def on_test_batch_start(
+        self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        self._call("before_test_iter", batch_idx=batch_idx, data_batch=batch)
+
+    def on_test_batch_end(
+        self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        self._call("after_test_iter", batch_idx=batch_idx, data_batch=batch, outputs=outputs)
+
+    def on_test_end(self, trainer: Any, pl_module: Any) -> None:
+        self._call("after_test_epoch", metrics=eval_metrics(trainer))
+        self._call("after_test")
+        self._end_run()
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict) -> None:
+        self._call("before_save_checkpoint", checkpoint=checkpoint)
+
+    def on_load_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict) -> None:
+        if self._runner is None:
+            return
+        self._ensure_before_run()
+        self._call("after_load_checkpoint", checkpoint=checkpoint)
+
+
+class HookCallback(HookDriver):
+    """Run an MMEngine-style :class:`Hook` unchanged inside a Lightning Trainer.
+
+    Args:
+        hook: The hook instance.
+        priority: Overrides ``hook.priority`` (name or int).
+
+    Example:
+        >>> cb = HookCallback(Hook(), priority="ABOVE_NORMAL")
+        >>> cb.priority, cb.hook.priority
+        ('ABOVE_NORMAL', 'ABOVE_NORMAL')
+    """
+
+    def __init__(self, hook: Hook, priority: Union[int, str, None] = None) -> None:
+        super().__init__()
+        if not isinstance(hook, Hook):
+            raise TypeError(
+                f"HookCallback wraps a lightning_runtime.hooks.Hook, got {type(hook).__name__}; "
+                "a Lightning Callback goes into Trainer(callbacks=...) directly"
+            )
+        self.hook = hook
+        if priority is not None:
+            hook.priority = priority
+        self.priority = hook.priority
+
+    def _target(self) -> Any:
+        return self.hook
+
+    @property
+    def state_key(self) -> str:
+        return self._generate_state_key(hook=type(self.hook).__qualname__)
+
+    def bind_context(self, ctx: Any) -> None:
+        super().bind_context(ctx)
+        if hasattr(self.hook, "bind_context"):
+            self.hook.bind_context(ctx)
+
+    def __repr__(self) -> str:
+        return f"HookCallback({type(self.hook).__name__}, priority={self.priority!r})"
+
+
+class CallbackHook(Hook, HookDriver):
+    """Base of the built-in callbacks: a :class:`Hook` that drives itself (MMEngine code inside)."""
+
+    def __init__(self) -> None:
+        HookDriver.__init__(self)
+
+    def _target(self) -> Any:
+        return self

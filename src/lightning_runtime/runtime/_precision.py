@@ -1,0 +1,230 @@
+"""``optim_wrapper``'s training-loop half: AMP, loss scaling, gradient clipping, accumulation.
+
+What concerns the optimizer (``optimizer``, ``paramwise_cfg``, ``constructor``) is built by
+:func:`lightning_runtime.optim.build_optimizer`; this module turns the rest into Trainer arguments.
+
+============================================  ==============================================================
+MMEngine                                      Lightning
+============================================  ==============================================================
+``type='OptimWrapper'``                       32-bit (``precision`` unset)
+``type='AmpOptimWrapper'`` on CUDA            ``MixedPrecision('16-mixed', 'cuda', scaler)`` (plugin)
+``dtype='bfloat16'``                          ``precision='bf16-mixed'`` (no scaler, as torch)
+``AmpOptimWrapper`` on CPU                    ``precision='bf16-mixed'``: MMEngine's CPU autocast is bf16 only
+``loss_scale='dynamic'``                      ``torch.amp.GradScaler(device)`` (torch defaults, as MMEngine)
+``loss_scale=512.`` (a number)                :class:`StaticGradScaler`: ``init_scale=512`` and
+                                              ``update(512)`` after every step, exactly MMEngine's
+``loss_scale=dict(init_scale=..., ...)``      ``torch.amp.GradScaler(device, **dict)``
+``clip_grad=dict(max_norm=m)`` (L2)           ``gradient_clip_val=m, gradient_clip_algorithm='norm'``
+``clip_grad=dict(type='value', clip_value)``  ``gradient_clip_val=v, gradient_clip_algorithm='value'``
+``clip_grad=dict(max_norm, norm_type=inf)``   :class:`GradClip` callback (Lightning's norm clip is L2 only)
+``accumulative_counts=k``                     ``accumulate_grad_batches=k``
+============================================  ==============================================================
+
+Clipping always sees unscaled gradients: Lightning unscales before ``on_before_optimizer_step``.
+``ApexOptimWrapper`` / ``DeepSpeedOptimWrapper`` are refused with a pointer to Lightning's
+``precision`` / ``strategy='deepspeed'``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import lightning.pytorch as pl
+from lightning.pytorch.callbacks import Callback
+
+from lightning_runtime.errors import ConfigError, did_you_mean
+
+__all__ = ["PrecisionPlan", "plan_precision", "StaticGradScaler", "build_grad_scaler", "GradClip"]
+
+_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+class StaticGradScaler(torch.amp.GradScaler):
+    """A GradScaler that keeps one scale, as MMEngine's ``AmpOptimWrapper(loss_scale=<float>)``.
+
+    MMEngine builds ``GradScaler(init_scale=s)`` and calls ``update(s)`` after every step: steps
+    with inf/nan gradients are still skipped, but the scale never moves. Lightning's
+    MixedPrecision calls ``update()`` without an argument, so the fixed value is supplied here.
+    """
+
+    def __init__(self, device: str = "cuda", init_scale: float = 2.0**16, enabled: bool = True) -> None:
+        super().__init__(device=device, init_scale=init_scale, enabled=enabled)
+        self.static_scale = float(init_scale)
+
+    def update(self, new_scale: float | torch.Tensor | None = None) -> None:  # noqa: D102
+        super().update(self.static_scale if new_scale is None else new_scale)
+
+
+def _tag(scaler: torch.amp.GradScaler, kwargs: dict[str, Any]) -> torch.amp.GradScaler:
+    # The constructor arguments, readable even where a CUDA scaler disabled itself (no CUDA).
+    scaler.scaler_kwargs = kwargs  # type: ignore[attr-defined]
+    return scaler
+
+
+def build_grad_scaler(loss_scale: Any, device: str = "cuda", *, path: str = "optim_wrapper.loss_scale") -> torch.amp.GradScaler:
+    """The GradScaler MMEngine's ``AmpOptimWrapper`` builds for ``loss_scale``.
+
+    Example:
+        >>> s = build_grad_scaler(dict(init_scale=1024., growth_interval=100), device='cpu')
+        >>> s.get_growth_interval(), s.get_scale() if s.is_enabled() else 1024.0
+        (100, 1024.0)
+    """
+    if loss_scale == "dynamic":
+        return _tag(torch.amp.GradScaler(device=device), {})
+    if isinstance(loss_scale, (int, float)) and not isinstance(loss_scale, bool):
+        # MMEngine accepts only float (an int raises TypeError there); 512 and 512. mean the same here.
+        if loss_scale <= 0:
+            raise ConfigError(f"must be > 0, got {loss_scale!r}", path=path, fix="use loss_scale='dynamic', a number > 0, or a dict of GradScaler arguments")
+        return _tag(StaticGradScaler(device=device, init_scale=float(loss_scale)), {"init_scale": float(loss_scale)})
+    if isinstance(loss_scale, Mapping):
+        allowed = ("init_scale", "growth_factor", "backoff_factor", "growth_interval", "enabled")
+        for key in loss_scale:
+            if key not in allowed:
+                raise ConfigError(
+                    f"GradScaler has no argument {key!r}",
+                    path=f"{path}.{key}",
+                    candidates=did_you_mean(key, allowed),
+                    expected=", ".join(allowed),
+                    fix=f"remove {key!r} or correct its spelling",
+                )
+        return _tag(torch.amp.GradScaler(device=device, **dict(loss_scale)), dict(loss_scale))
+    raise ConfigError(
+        f"must be 'dynamic', a number or a dict of GradScaler arguments, got {loss_scale!r}",
+        path=path,
+        fix="use loss_scale='dynamic', loss_scale=512. or loss_scale=dict(init_scale=..., growth_interval=...)",
+    )
+
+
+class GradClip(Callback):
+    """Clip gradients as MMEngine's ``OptimWrapper._clip_grad`` (any ``norm_type``, extra kwargs).
+
+    Runs in ``on_before_optimizer_step``, i.e. after AMP unscaling and only on steps that update.
+
+    Args:
+        clip_type: ``'norm'`` (``clip_grad_norm_``) or ``'value'`` (``clip_grad_value_``).
+        kwargs: The remaining ``clip_grad`` arguments, passed to the torch function.
+
+    Attributes:
+        last_norm: The total norm returned by the last ``clip_grad_norm_`` (``None`` for value).
+    """
+
+    def __init__(self, clip_type: str = "norm", **kwargs: Any) -> None:
+        self.clip_type = clip_type
+        self.kwargs = kwargs
+        self.last_norm: float | None = None
+
+    def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any) -> None:
+        params = [p for g in optimizer.param_groups for p in g["params"] if p.requires_grad and p.grad is not None]
+        if not params:
+            return
+        if self.clip_type == "value":
+            torch.nn.utils.clip_grad_value_(params, **self.kwargs)
+            return
+        norm = torch.nn.utils.clip_grad_norm_(params, **self.kwargs)
+        self.last_norm = float(norm)
+        pl_module.log("grad_norm", self.last_norm, on_step=True, on_epoch=False, logger=True)
+
+
+@dataclass
+class PrecisionPlan:
+    """Trainer arguments, plugins and callbacks derived from ``optim_wrapper``."""
+
+    trainer_kwargs: dict[str, Any] = field(default_factory=dict)
+    plugins: list[Any] = field(default_factory=list)
+    callbacks: list[Callback] = field(default_factory=list)
+    accumulative_counts: int = 1
+    amp: bool = False
+
+
+def _clip_plan(clip: Any, path: str, plan: PrecisionPlan) -> None:
+    if clip is None:
+        return
+    if not isinstance(clip, Mapping) or not clip:
+        raise ConfigError(
+            "must be a non-empty dict of clip_grad_norm_/clip_grad_value_ arguments",
+            path=path,
+            fix="e.g. clip_grad=dict(max_norm=1, norm_type=2)",
+        )
+    kwargs = dict(clip)
+    clip_type = kwargs.pop("type", "norm")
+    if clip_type not in ("norm", "value"):
+        raise ConfigError(f"type must be 'norm' or 'value', got {clip_type!r}", path=f"{path}.type", fix="write clip_grad=dict(type='norm', max_norm=1.0) or type='value'")
+    func = torch.nn.utils.clip_grad_norm_ if clip_type == "norm" else torch.nn.utils.clip_grad_value_
+    from lightning_runtime.registry import check_kwargs
+
+    check_kwargs(func, kwargs, path=path, skip_first=1)
+    if clip_type == "value":
+        plan.trainer_kwargs.update(gradient_clip_val=float(kwargs["clip_value"]), gradient_clip_algorithm="value")
+    elif set(kwargs) == {"max_norm"} or (set(kwargs) == {"max_norm", "norm_type"} and float(kwargs["norm_type"]) == 2.0):
+        plan.trainer_kwargs.update(gradient_clip_val=float(kwargs["max_norm"]), gradient_clip_algorithm="norm")
+    else:
+        plan.callbacks.append(GradClip("norm", **kwargs))
+
+
+def plan_precision(
+    optim_wrapper: Mapping[str, Any] | None,
+    *,
+    accelerator: str = "cpu",
+    path: str = "optim_wrapper",
+) -> PrecisionPlan:
+    """Translate ``optim_wrapper``'s wrapper-level settings for ``accelerator`` ('cpu'/'cuda').
+
+    Example:
+        >>> p = plan_precision(dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1),
+        ...                         clip_grad=dict(max_norm=1.0), accumulative_counts=2))
+        >>> p.trainer_kwargs
+        {'gradient_clip_val': 1.0, 'gradient_clip_algorithm': 'norm', 'accumulate_grad_batches': 2}
+    """
+    plan = PrecisionPlan()
+    if optim_wrapper is None:
+        return plan
+    from lightning_runtime.optim import parse_optim_wrapper
+
+    # One validation of the wrapper settings (types, keys, the grad_clip alias, AMP-only keys):
+    # the optimizer builder's. What remains here is the translation to Lightning.
+    spec = parse_optim_wrapper(optim_wrapper, path=path)
+    clip_key = "clip_grad" if dict(optim_wrapper).get("clip_grad") is not None else "grad_clip"
+    _clip_plan(spec.clip_grad, f"{path}.{clip_key}", plan)
+    k = spec.accumulative_counts
+    plan.accumulative_counts = k
+    if k > 1:
+        plan.trainer_kwargs["accumulate_grad_batches"] = k
+    wrapper = str(spec.type).rpartition(".")[2]
+    cfg = {"dtype": spec.dtype, "loss_scale": "dynamic" if spec.loss_scale is None else spec.loss_scale}
+    if wrapper == "AmpOptimWrapper":
+        plan.amp = True
+        dtype = cfg.get("dtype")
+        if dtype is not None:
+            dtype = str(dtype).replace("torch.", "")
+            if dtype not in _DTYPES:
+                raise ConfigError(f"dtype must be one of {_DTYPES}, got {dtype!r}", path=f"{path}.dtype",
+                                  candidates=did_you_mean(dtype, _DTYPES), fix="use one of the dtypes above, or remove dtype")
+        loss_scale = cfg.get("loss_scale", "dynamic")
+        device = "cuda" if accelerator in ("cuda", "gpu") else accelerator
+        if dtype in ("float32", "float64"):
+            plan.trainer_kwargs["precision"] = "32-true" if dtype == "float32" else "64-true"
+        elif dtype == "bfloat16" or (device == "cpu" and dtype is None):
+            # MMEngine's CPU autocast is bf16 only (its GradScaler is disabled without CUDA).
+            build_grad_scaler(loss_scale, "cpu")  # still validate the value
+            plan.trainer_kwargs["precision"] = "bf16-mixed"
+        elif device == "cpu":
+            raise ConfigError(
+                "float16 autocast is not supported on CPU (MMEngine asserts the same)",
+                path=f"{path}.dtype",
+                fix="use dtype='bfloat16' on CPU, or train on a GPU",
+            )
+        else:
+            from lightning.pytorch.plugins.precision import MixedPrecision
+
+            scaler = build_grad_scaler(loss_scale, device, path=f"{path}.loss_scale")
+            plan.plugins.append(MixedPrecision("16-mixed", device, scaler=scaler))
+    return plan
+
+
+def expected_optimizer_steps(max_iters: int, k: int) -> int:
+    """Optimizer steps MMEngine makes for ``max_iters`` iterations at ``accumulative_counts=k``."""
+    return math.ceil(max_iters / k)
