@@ -26,6 +26,17 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     pip_install -e ".[${EXTRAS}]"
     touch "$stamp"
 fi
+# The reference for the parity tests: full mmengine 0.10.7 (with its Runner), --no-deps so that it
+# neither pulls opencv-python (the test extra has the headless build and mmengine's pure-Python
+# requirements) nor touches torch. mmengine-lite shares the import name `mmengine`: removed first.
+if ! "$VPY" -c "import importlib.metadata as m,sys; sys.exit(m.version('mmengine') != '0.10.7')" 2>/dev/null; then
+    if "$VPY" -m pip show -q mmengine-lite >/dev/null 2>&1; then
+        echo "[setup] removing mmengine-lite (full mmengine replaces it)"
+        "$VPY" -m pip uninstall --disable-pip-version-check -q -y mmengine-lite
+    fi
+    echo "[setup] installing mmengine==0.10.7 (--no-deps, test reference only)"
+    pip_install --no-deps "mmengine==0.10.7"
+fi
 # MMSegmentation's configs are the parity corpus; its wheel is pure data + Python, installed
 # without dependencies so that nothing it pins can touch torch.
 if ! "$VPY" -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('mmseg') is None)" 2>/dev/null; then
