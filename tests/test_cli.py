@@ -197,3 +197,21 @@ def test_fit_the_demo_yaml_for_a_few_iterations(tmp_path: Path) -> None:
     log = (run_dir / f"{run_dir.name}.log").read_text()
     assert log.count("Iter(val) [16/16]") == 2 and "mIoU:" in log  # validations at 4 and 8
     assert list((run_dir / "vis_data" / "vis_image").glob("*.png"))  # SegVisualizationHook(draw=True)
+
+
+def test_fit_ckpt_path_resumes_as_mmengine_resume(tmp_path: Path, on_path: None,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """``fit --ckpt_path=X`` (LightningCLI's flag) resumes from X, like ``resume='X'``; both differing is refused."""
+    cfg = ["--config", str(ASSETS / "base.py"), "--config", str(ASSETS / "short.yaml")]
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["fit", *cfg, "--train_cfg.max_iters=8", f"--work_dir={first}"]) == 0
+    assert (first / "iter_8.pth").is_file()
+    assert main(["fit", *cfg, f"--ckpt_path={first / 'iter_8.pth'}", f"--work_dir={second}"]) == 0
+    capsys.readouterr()
+    # resumed at iteration 8 (checkpoint interval 8): a fresh run would have saved iter_8.pth too
+    assert sorted(p.name for p in second.glob("iter_*.pth")) == ["iter_16.pth"]
+    code = main(["fit", *cfg, f"--ckpt_path={first / 'iter_8.pth'}", f"--resume={second / 'iter_16.pth'}",
+                 f"--work_dir={tmp_path / 'third'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "ckpt_path" in err and "both name the checkpoint" in err
+    assert not (tmp_path / "third").exists()

@@ -394,13 +394,31 @@ def _run(inv: Invocation) -> int:
         raise locate_error(err, cfg)
 
 
+def _ckpt_path_as_resume(cfg: Any, ckpt_path: Any) -> None:
+    """``fit --ckpt_path=X`` (LightningCLI) resumes from X: the same as MMEngine's ``resume=X``.
+
+    Both naming different checkpoints is refused: which one wins would be a guess.
+    """
+    if not isinstance(ckpt_path, str) or not ckpt_path:
+        raise ConfigError(f"must be a checkpoint file path, got {ckpt_path!r}", path="ckpt_path",
+                          fix="write --ckpt_path=work_dirs/run/iter_4000.pth, or use resume=True")
+    resume = cfg.get("resume")
+    if resume not in (None, False, True, ckpt_path):
+        raise ConfigError(
+            f"ckpt_path={ckpt_path!r} and resume={resume!r} both name the checkpoint to resume from",
+            path="ckpt_path", fix="keep one: resume='PATH' (MMEngine) or --ckpt_path=PATH (LightningCLI)")
+    cfg["resume"] = ckpt_path
+
+
 def _run_config(inv: Invocation, cfg: Any, Runtime: type) -> int:  # noqa: N803 - the class
     if inv.print_config:
         print(cfg.pretty_text)
         return 0
     sections, trainer_overrides = split_lightning_sections(cfg)
-    rt = Runtime(cfg)
     sub = inv.subcommand
+    if sub == "fit" and sections.get("ckpt_path") is not None:
+        _ckpt_path_as_resume(cfg, sections["ckpt_path"])
+    rt = Runtime(cfg)
     if sub == "explain":
         from lightning_runtime.explain import explain, plot_lr
 
@@ -424,7 +442,7 @@ def _run_config(inv: Invocation, cfg: Any, Runtime: type) -> int:  # noqa: N803 
         rt.test(model, datamodule=datamodule, ckpt_path=ckpt_path, **trainer_overrides)
     else:  # predict
         if ckpt_path not in (None, "best", "last", "hpc", "registry"):
-            from lightning_runtime.runtime._support import check_checkpoint_path
+            from lightning_runtime.checkpoint._resume import check_checkpoint_path
 
             check_checkpoint_path(ckpt_path, model, "ckpt_path")  # a ConfigError before anything is written
         trainer = rt.build_trainer(**trainer_overrides)
