@@ -69,7 +69,7 @@ AREAS: dict[str, tuple[str, ...]] = {
                 "optim/_builder.py", "hooks/_builder.py", "evaluation/_build.py", "runtime/_loggers.py",
                 "cli/_main.py"),
     "B checkpoints": ("callbacks/checkpoint.py", "checkpoint/_resume.py", "checkpoint/_load_from.py",
-                      "checkpoint/_io.py", "runtime/_support.py"),
+                      "checkpoint/_io.py", "checkpoint/_lock.py"),
     "C loader": ("config/_loader.py", "config/_ast.py", "config/_expr.py", "config/_format.py",
                  "config/_locate.py", "config/_merge.py", "config/_safe.py", "config/_text.py",
                  "config/_types.py", "config/_yaml.py"),

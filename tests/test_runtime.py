@@ -198,7 +198,7 @@ def test_auto_scale_lr(tmp_path):
 
 
 def test_mmengine_sampler_disables_lightning_distributed_sampler():
-    from lightning_runtime.runtime._support import has_mmengine_sampler
+    from lightning_runtime.runtime._data import has_mmengine_sampler
     from torch.utils.data import DataLoader, DistributedSampler
 
     ds = list(range(8))

@@ -30,7 +30,7 @@ from lightning_runtime.checkpoint._io import atomic_save, safe_load
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.runtime import train_iter
 from lightning_runtime.checkpoint import find_resume_checkpoint, resolve_resume
-from lightning_runtime.runtime._support import LOCK_FILE
+from lightning_runtime.checkpoint._lock import LOCK_FILE
 
 HERE = Path(__file__).resolve()
 

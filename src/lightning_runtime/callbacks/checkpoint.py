@@ -46,6 +46,7 @@ import re
 import string
 import time
 from collections import deque
+from collections.abc import Mapping
 from math import inf
 from typing import Any, Callable, Sequence
 
@@ -60,7 +61,7 @@ from lightning_runtime.runtime._progress import train_iter
 from lightning_runtime.registry import HOOKS
 from lightning_runtime.checkpoint._resume import check_optimizer_state, collect_rng_states, restore_rng_states
 
-__all__ = ["CheckpointHook"]
+__all__ = ["CheckpointHook", "check_checkpoint_hook_cfg"]
 
 _EXAMPLE = {"interval": 2000, "max_keep_ckpts": 3, "save_begin": 0}
 
@@ -759,3 +760,24 @@ class CheckpointHook(Callback):
             if os.path.isfile(path):
                 final = publish_checkpoint(path, self.published_keys)
                 self._info(f"The checkpoint ({path}) is published to {final}.")
+
+
+def check_checkpoint_hook_cfg(cfg: Mapping[str, Any]) -> None:
+    """Check ``default_hooks.checkpoint.filename_tmpl`` when the Runtime is built.
+
+    A template such as ``'iter_{}_{x}.pth'``, ``'{1}'`` or a lone ``'{'`` would otherwise fail at the
+    first save, after ``work_dir`` was written.
+
+    Raises:
+        ConfigError: at ``default_hooks.checkpoint.filename_tmpl``.
+    """
+    hooks = cfg.get("default_hooks") if hasattr(cfg, "get") else None
+    ckpt = hooks.get("checkpoint") if isinstance(hooks, Mapping) else None
+    if not isinstance(ckpt, Mapping) or ckpt.get("filename_tmpl") is None:
+        return
+    if str(ckpt.get("type", "CheckpointHook")).rpartition(".")[2] != "CheckpointHook":
+        return
+    try:
+        _check_filename_tmpl(ckpt["filename_tmpl"])
+    except ConfigError as err:
+        raise err.with_location(path="default_hooks.checkpoint") from None

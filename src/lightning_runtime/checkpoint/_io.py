@@ -43,6 +43,8 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from lightning_runtime.errors import ConfigError
+
 __all__ = [
     "AtomicCheckpointIO",
     "UnsafeCheckpointError",
@@ -61,6 +63,7 @@ __all__ = [
     "read_last_checkpoint",
     "remove_stale_temp_files",
     "publish_checkpoint",
+    "read_checkpoint",
 ]
 
 LAST_CHECKPOINT_FILE = "last_checkpoint"
@@ -288,6 +291,28 @@ def safe_load(
                 "process died. Delete it, or resume from an older checkpoint."
             ) from exc
         raise
+
+
+def read_checkpoint(path: str, key: str) -> Any:
+    """``safe_load(path)`` with every failure turned into a :class:`ConfigError` at ``key``."""
+    try:
+        return safe_load(path)
+    except UnsafeCheckpointError as exc:
+        what = f"a pickled {exc.global_name}" if exc.global_name else "pickled Python objects"
+        raise ConfigError(
+            f"{path} holds {what}, not only tensors and plain values; it is not loaded, because "
+            "unpickling it could run arbitrary code (torch.load(weights_only=True) refuses it)",
+            path=key,
+            fix="use another checkpoint; if you trust this file, opt in explicitly in Python with "
+            "weights_only=False (load_weights(module, path, weights_only=False) for weights, "
+            "plugins=[AtomicCheckpointIO(weights_only=False)] to resume) and re-save its tensors as a plain dict",
+        ) from None
+    except PermissionError:
+        raise ConfigError(f"checkpoint file {path!r} cannot be read (permission denied)", path=key,
+                          fix="make the file readable (chmod u+r) or copy it somewhere readable") from None
+    except (CorruptCheckpointError, IsADirectoryError, FileNotFoundError, OSError) as exc:
+        raise ConfigError(f"checkpoint file {path!r} cannot be loaded: {exc}", path=key,
+                          fix="use another checkpoint (resume=True picks the newest complete one)") from None
 
 
 def write_last_checkpoint(work_dir: str | os.PathLike[str], ckpt_path: str | os.PathLike[str]) -> Path:

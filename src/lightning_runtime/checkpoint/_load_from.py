@@ -37,10 +37,16 @@ from typing import Any, NamedTuple
 import torch
 import torch.nn as nn
 
-from lightning_runtime.checkpoint._io import safe_load
+from lightning_runtime.checkpoint._io import (
+    CorruptCheckpointError,
+    UnsafeCheckpointError,
+    read_checkpoint,
+    safe_load,
+)
+from lightning_runtime.errors import ConfigError
 from lightning_runtime.utils import unwrap_model
 
-__all__ = ["load_weights", "extract_state_dict", "LoadReport", "DEFAULT_REVISE_KEYS"]
+__all__ = ["load_weights", "load_weights_into", "extract_state_dict", "LoadReport", "DEFAULT_REVISE_KEYS"]
 
 logger = logging.getLogger(__name__)
 
@@ -185,11 +191,31 @@ def load_weights(
         if strict:
             raise RuntimeError(message)
         logger.warning(message)
-        try:
-            from lightning.pytorch.utilities import rank_zero_warn
+        from lightning.pytorch.utilities import rank_zero_warn
 
-            rank_zero_warn(f"load_from={path}: {message}")
-        except ImportError:  # pragma: no cover
-            pass
+        rank_zero_warn(f"load_from={path}: {message}")
     meta = checkpoint.get("meta", {}) if isinstance(checkpoint, Mapping) else {}
     return LoadReport(missing, unexpected, message, dict(meta) if isinstance(meta, Mapping) else {})
+
+
+def load_weights_into(module: Any, path: str, key: str = "load_from") -> Any:
+    """Load ``load_from`` weights into ``module`` (an MMEngine ``.pth``, a Lightning ``.ckpt``, a state dict).
+
+    Raises:
+        ConfigError: the file cannot be read safely, holds no weights (a list, a tensor, a dict of
+            other things), or none of its keys matches the module's.
+    """
+    try:
+        return load_weights(module, path)
+    except (UnsafeCheckpointError, CorruptCheckpointError, PermissionError, IsADirectoryError) as exc:
+        read_checkpoint(path, key)  # raises the ConfigError for this failure
+        raise ConfigError(str(exc), path=key, fix="check that the file is a checkpoint written by torch.save") from None  # pragma: no cover - safe_load raised above
+    except (TypeError, ValueError, RuntimeError) as exc:
+        msg = str(exc).replace(f"load_from={path}: ", "")
+        raise ConfigError(
+            msg if path in msg else f"{path}: {msg}",
+            path=key,
+            fix="load_from takes a checkpoint of this model: a Lightning .ckpt / CheckpointHook .pth, an MMEngine "
+            ".pth with 'state_dict', or a dict of tensors whose names match the model's (see revise_keys in "
+            "docs/checkpoints.md)",
+        ) from None

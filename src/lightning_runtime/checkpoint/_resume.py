@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import warnings
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, Sequence
@@ -38,8 +37,10 @@ from lightning_runtime.checkpoint._io import (
     LAST_CHECKPOINT_FILE,
     checkpoint_problem,
     confined_path,
+    read_checkpoint,
     read_last_checkpoint,
 )
+from lightning_runtime.checkpoint._load_from import load_weights_into
 from lightning_runtime.errors import ConfigError
 
 __all__ = [
@@ -51,6 +52,9 @@ __all__ = [
     "check_optimizer_state",
     "collect_rng_states",
     "restore_rng_states",
+    "checkpoint_dirs",
+    "check_checkpoint_path",
+    "prepare_checkpoints",
 ]
 
 _CKPT_SUFFIXES = (".pth", ".ckpt", ".pt")
@@ -58,12 +62,9 @@ _STEP_RE = re.compile(r"(\d+)")
 
 
 def _warn(msg: str) -> None:
-    try:
-        from lightning.pytorch.utilities import rank_zero_warn
+    from lightning.pytorch.utilities import rank_zero_warn
 
-        rank_zero_warn(msg, stacklevel=3)
-    except ImportError:  # pragma: no cover - lightning is a dependency
-        warnings.warn(msg, stacklevel=3)
+    rank_zero_warn(msg, stacklevel=3)
 
 
 def list_checkpoints(work_dir: str | os.PathLike[str]) -> list[str]:
@@ -481,3 +482,84 @@ def restore_rng_states(states: dict[str, Any]) -> None:
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     version, internal, gauss_next = states["python"]
     random.setstate((version, tuple(internal), gauss_next))
+
+
+def checkpoint_dirs(cfg: Mapping[str, Any], work_dir: Path) -> list[str]:
+    """Where this run's CheckpointHook writes besides ``work_dir``: ``out_dir/<work_dir name>``."""
+    hooks = cfg.get("default_hooks") if hasattr(cfg, "get") else None
+    ckpt = hooks.get("checkpoint") if isinstance(hooks, Mapping) else None
+    out_dir = ckpt.get("out_dir") if isinstance(ckpt, Mapping) else None
+    if not isinstance(out_dir, (str, os.PathLike)) or not os.fspath(out_dir):
+        return []
+    base = os.path.basename(os.path.abspath(os.fspath(work_dir)).rstrip(os.sep))
+    return [os.path.join(os.path.abspath(os.fspath(out_dir)), base)]
+
+
+def _meta(value: Any) -> Any:
+    """Tensors replaced by shape-only ``meta`` tensors (nothing allocated), containers kept."""
+    if isinstance(value, torch.Tensor):
+        return torch.empty(value.shape, dtype=value.dtype, device="meta")
+    if isinstance(value, Mapping):
+        return {k: _meta(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_meta(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_meta(v) for v in value)
+    return value
+
+
+def check_checkpoint_path(path: str, module: Any, key: str = "ckpt_path", *, strict: bool | None = None) -> dict:
+    """Read ``path`` once with ``weights_only=True`` and check it against ``module``, before any Trainer.
+
+    Returns:
+        ``{'path', 'key', 'optimizer_states' (shapes only), 'has_scheduler'}`` for the later
+        optimizer check (:func:`check_optimizer_state`, in ``Runtime.configure_optimizers``).
+
+    Raises:
+        ConfigError: unreadable, unsafe (pickled classes), not a checkpoint dict, or weights that do
+            not fit the model (changed width, renamed layers).
+    """
+    checkpoint = read_checkpoint(path, key)
+    if not isinstance(checkpoint, Mapping):
+        raise ConfigError(
+            f"{path} holds a {type(checkpoint).__name__}, not a checkpoint dict", path=key,
+            fix="give a checkpoint written by CheckpointHook / Lightning (a dict with 'state_dict')",
+        )
+    if strict is None:
+        strict = bool(getattr(module, "strict_loading", True))
+    check_model_state(checkpoint.get("state_dict"), module, path, key=key, strict=strict)
+    summary = {
+        "path": path,
+        "key": key,
+        "optimizer_states": _meta(checkpoint.get("optimizer_states")),
+        "has_scheduler": bool(checkpoint.get("lr_schedulers")),
+    }
+    del checkpoint
+    return summary
+
+
+def prepare_checkpoints(cfg: Mapping[str, Any], work_dir: Path, module: torch.nn.Module
+                        ) -> tuple[str | None, str | None, dict[str, Any] | None]:
+    """``resume`` / ``load_from`` for ``Runtime.fit``, every check done before anything is written.
+
+    Resolves the file to resume from (``resume=True``: the newest complete checkpoint of
+    ``work_dir`` and ``default_hooks.checkpoint.out_dir``, refusing ``last_checkpoint`` entries
+    outside them), loads ``load_from`` weights into ``module``, and reads the resume file once with
+    ``weights_only=True`` to check it against ``module`` (weights) and, later, against the optimizer
+    (:func:`check_optimizer_state` with the summary returned here).
+
+    Returns:
+        ``(resume_from, load_from, summary)``: the ``ckpt_path`` to resume from, the file whose
+        weights were loaded, and :func:`check_checkpoint_path`'s summary of the resume file (``None``
+        when not resuming).
+    """
+    resume, load_from_cfg = cfg.get("resume", False), cfg.get("load_from")
+    resume_from = resolve_resume(resume, load_from_cfg, work_dir, checkpoint_dirs=checkpoint_dirs(cfg, work_dir))
+    load_from = resolve_load_from(resume, load_from_cfg)
+    if load_from is not None:
+        load_weights_into(module, load_from)
+    summary = None
+    if resume_from is not None:
+        key = "resume" if resume is not True or load_from_cfg is None else "load_from"
+        summary = check_checkpoint_path(resume_from, module, key)
+    return resume_from, load_from, summary

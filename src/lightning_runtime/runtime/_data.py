@@ -414,3 +414,22 @@ class TrainDataControl(Callback):
         source = trainer.fit_loop._data_source
         if stage == "fit" and isinstance(source, _PassSource):
             trainer.fit_loop._data_source = _DataLoaderSource(source.instance, source.name)
+
+
+def has_mmengine_sampler(dataloader: Any) -> bool:
+    """True when ``dataloader``'s sampler already shards per rank (MMEngine Default/InfiniteSampler, ...).
+
+    Lightning would otherwise wrap it in a ``DistributedSampler`` and shard twice.
+    """
+    loaders = dataloader if isinstance(dataloader, (list, tuple)) else [dataloader]
+    for dl in loaders:
+        sampler = getattr(dl, "sampler", None)
+        batch_sampler = getattr(dl, "batch_sampler", None)
+        for s in (sampler, getattr(batch_sampler, "sampler", None)):
+            if s is None:
+                continue
+            if hasattr(s, "world_size") and hasattr(s, "rank"):
+                return True
+            if hasattr(s, "num_replicas") and hasattr(s, "rank"):
+                return True
+    return False

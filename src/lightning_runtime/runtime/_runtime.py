@@ -57,22 +57,16 @@ from lightning_runtime.runtime._context import RunContext
 from lightning_runtime.errors import ConfigError, check_int, check_keys, check_mapping, did_you_mean, locate_error
 from lightning_runtime.evaluation._build import check_evaluator
 from lightning_runtime.config._legacy import check_legacy_keys
-from lightning_runtime.runtime._data import TrainDataControl
+from lightning_runtime.runtime._data import TrainDataControl, has_mmengine_sampler
 from lightning_runtime.runtime._env import apply_randomness, plan_env
 from lightning_runtime.runtime._loops import LoopControl, check_eval_cfg, loop_trainer_kwargs, parse_train_cfg
 from lightning_runtime.runtime._precision import plan_precision
-from lightning_runtime.runtime._support import (
-    auto_scale_ratio,
-    epoch_length_of,
-    check_checkpoint_hook_cfg,
-    check_checkpoint_path,
-    check_resumed_optimizer,
-    has_mmengine_sampler,
-    prepare_checkpoints,
-    work_dir_lock,
-)
+from lightning_runtime.checkpoint._lock import work_dir_lock
+from lightning_runtime.checkpoint._resume import check_checkpoint_path, check_optimizer_state, prepare_checkpoints
 
 __all__ = ["Runtime"]
+
+log = logging.getLogger("lightning_runtime")
 
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET")
 
@@ -90,6 +84,57 @@ def _as_config(cfg: Any) -> Any:
         return load_config(dict(cfg))
     raise ConfigError(f"expected a config (dict or file path), got {type(cfg).__name__}",
                       fix="pass load_config('my_config.py'), a dict, or a config file path")
+
+
+def _epoch_length_of(trainer: Any) -> int | None:
+    """Training batches per epoch (``len(train_dataloader)``: one pass, per rank), or ``None`` if unknown.
+
+    Called from ``configure_optimizers``, before Lightning has set up the training data: asks the
+    fit loop to set it up now (Lightning does not repeat it afterwards).
+    """
+    if trainer is None:
+        return None
+    try:
+        if trainer.state.fn != "fit":
+            return None
+        trainer.fit_loop.setup_data()
+        n = trainer.num_training_batches
+        loader = compat.train_combined_loader(trainer)
+        if callable(getattr(loader, "pass_length", None)):
+            # runtime/_data's wrapper: Lightning's epoch is max_iters long, MMEngine's epoch_length
+            # is one pass of the train dataloader (len(runner.train_dataloader))
+            n = loader.pass_length()
+    except Exception as exc:  # a datamodule that cannot be set up yet: leave it unknown
+        log.debug("epoch length unknown: %s", exc)
+        return None
+    if n is None or n == float("inf"):
+        return None
+    return int(n)
+
+
+def _auto_scale_ratio(auto_scale_lr: Mapping[str, Any] | None, trainer: Any) -> float | None:
+    """MMEngine's ``Runner.scale_lr``: ``world_size * batch_size / base_batch_size`` when enabled."""
+    if not auto_scale_lr or not auto_scale_lr.get("enable", False):
+        return None
+    if trainer is None:
+        raise ConfigError(
+            "auto_scale_lr needs the real batch size, known only inside a Trainer",
+            path="auto_scale_lr",
+            fix="call rt.configure_optimizers(self) from LightningModule.configure_optimizers",
+        )
+    trainer.fit_loop.setup_data()
+    loader = trainer.train_dataloader
+    batch_size = getattr(loader, "batch_size", None)
+    if batch_size is None:
+        loaders = getattr(loader, "flattened", None) or (list(loader.values()) if isinstance(loader, Mapping) else [])
+        batch_size = getattr(loaders[0], "batch_size", None) if loaders else None
+    if batch_size is None:
+        raise ConfigError("cannot read the training batch size for auto_scale_lr", path="auto_scale_lr",
+                          fix="use a torch DataLoader with batch_size set, or disable auto_scale_lr")
+    ratio = float(trainer.world_size * batch_size) / float(auto_scale_lr["base_batch_size"])
+    log.info("LR is set based on batch size of %s and the current batch size is %s. Scaling the original LR by %s.",
+             auto_scale_lr["base_batch_size"], trainer.world_size * batch_size, ratio)
+    return ratio
 
 
 _LOG_PROCESSOR_KEYS = ("type", "window_size", "by_epoch", "custom_cfg", "num_digits", "log_with_hierarchy",
@@ -252,7 +297,9 @@ class Runtime:
         self.test_fp16 = check_eval_cfg("test_cfg", cfg.get("test_cfg"))
         for key in ("val_evaluator", "test_evaluator"):  # types checked now; the module builds them
             check_evaluator(cfg.get(key), path=key)
-        check_checkpoint_hook_cfg(cfg)  # filename_tmpl now, not at the first save (runtime/_support)
+        from lightning_runtime.callbacks.checkpoint import check_checkpoint_hook_cfg
+
+        check_checkpoint_hook_cfg(cfg)  # filename_tmpl now, not at the first save
         self.validate_enabled = cfg.get("val_cfg") is not None and not ("val_dataloader" in cfg and cfg["val_dataloader"] is None)
         # launcher / env_cfg / randomness / model_wrapper_cfg / sync_bn (seeding happens now, as
         # MMEngine seeds in Runner.__init__ before the model is built)
@@ -300,7 +347,8 @@ class Runtime:
         )
         self.ctx.extra.update(seed=self.seed, log_level=log_level, launcher=self.launcher,
                               run_log_file=str(self.ctx.log_dir / f"{timestamp}.log"))
-        self._loop_control = (LoopControl(self.train_loop, accumulative_counts=self.precision.accumulative_counts)
+        self._loop_control = (LoopControl(self.train_loop, accumulative_counts=self.precision.accumulative_counts,
+                                          ctx=self.ctx)
                               if self.train_loop is not None else None)
         # The train data read as MMEngine's loops read it (runtime/_data): chained passes for an
         # iteration loop, per-pass seeded permutations, exact mid-pass resume. MMEngine seeds its
@@ -436,9 +484,12 @@ class Runtime:
             raise ConfigError("missing optim_wrapper", path="optim_wrapper",
                               fix="add optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))")
         optimizer = build_optimizer(module, self.cfg["optim_wrapper"])
-        check_resumed_optimizer(self.ctx, optimizer)  # the resume file's optimizer state fits (runtime/_support)
-        trainer = getattr(module, "_trainer", None)
-        ratio = auto_scale_ratio(self.cfg.get("auto_scale_lr"), trainer)
+        summary = self.ctx.extra.get("resume_checkpoint")
+        if summary:  # the resume file's optimizer state fits this optimizer, before Lightning loads it
+            check_optimizer_state(summary["optimizer_states"], [optimizer], summary["path"], key=summary["key"])
+            self.ctx.extra["resume_optimizer_checked"] = True
+        trainer = compat.attached_trainer(module)
+        ratio = _auto_scale_ratio(self.cfg.get("auto_scale_lr"), trainer)
         if ratio is not None:
             for group in optimizer.param_groups:
                 group["lr"] = group["lr"] * ratio
@@ -448,7 +499,7 @@ class Runtime:
             return {"optimizer": optimizer}
         from lightning_runtime.schedulers import build_scheduler
 
-        epoch_length = epoch_length_of(trainer)
+        epoch_length = _epoch_length_of(trainer)
         stack = build_scheduler(optimizer, sched_cfg, epoch_length=epoch_length,
                                 **self._schedule_bounds(epoch_length))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": stack, "interval": "step", "frequency": 1}}
@@ -532,8 +583,10 @@ class Runtime:
         Returns the Trainer.
         """
         # resume/load_from resolved, load_from applied, the resume file read and checked: before
-        # anything is written (runtime/_support.prepare_checkpoints)
-        resume_from, load_from = prepare_checkpoints(self, module)
+        # anything is written (checkpoint/_resume.prepare_checkpoints)
+        resume_from, load_from, summary = prepare_checkpoints(self.cfg, self.ctx.work_dir, module)
+        self.ctx.extra.update(resume_from=resume_from, load_from=load_from, resume_checkpoint=summary,
+                              resume_optimizer_checked=False)
         module, overrides = self._prepare(module, [train_dataloaders, val_dataloaders])
         overrides.update(trainer_overrides)
         if self._data_control is not None:
