@@ -122,3 +122,23 @@ def test_a_stray_legacy_key_beside_its_1x_section_warns_and_goes_on(key: str, va
 
 def test_a_legacy_key_set_to_none_is_absent() -> None:
     check_legacy_keys(dict(fp16=None, runner=None, lr_config=None))
+
+
+@pytest.mark.parametrize(("key", "hook"), [("checkpoint", "checkpoint"), ("logger_hook_cfg", "logger")])
+def test_the_tutorials_top_level_hook_dicts_say_where_they_belong(key: str, hook: str) -> None:
+    """``checkpoint = dict(interval=1)`` (the seed tutorial's wording) is read by nobody: one warning says where."""
+    with pytest.warns(UserWarning, match=rf"top-level {key} = dict\(interval=1\) is not read.*"
+                                          rf"default_hooks = dict\({hook}=dict\(interval=1\)\)"):
+        check_legacy_keys({key: dict(interval=1)})
+
+
+def test_a_top_level_checkpoint_url_is_not_a_hook_config(recwarn: pytest.WarningsRecorder) -> None:
+    check_legacy_keys({"checkpoint": "https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/mit_b0.pth"})
+    assert not [w for w in recwarn if "is not read" in str(w.message)]
+
+
+def test_a_top_level_helper_dict_used_in_default_hooks_is_fine(recwarn: pytest.WarningsRecorder) -> None:
+    """``checkpoint = dict(interval=2)`` then ``default_hooks = dict(checkpoint=checkpoint)``: it was read."""
+    ckpt = dict(by_epoch=False, interval=2)
+    check_legacy_keys({"checkpoint": ckpt, "default_hooks": {"checkpoint": dict(ckpt, type="CheckpointHook")}})
+    assert not [w for w in recwarn if "is not read" in str(w.message)]

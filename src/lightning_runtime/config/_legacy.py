@@ -227,6 +227,29 @@ def legacy_fix(cfg: Mapping[str, Any], key: str) -> str:
     return LEGACY_KEYS[key][1](cfg)
 
 
+#: Top-level dicts the seed tutorial shows for a default hook (``checkpoint = dict(interval=1)``,
+#: ``logger_hook_cfg = dict(interval=20)``): MMEngine reads neither; where they belong.
+MISPLACED_HOOK_CFGS: dict[str, str] = {"checkpoint": "checkpoint", "logger_hook_cfg": "logger"}
+
+
+def _warn_misplaced(cfg: Mapping[str, Any]) -> None:
+    for key, hook in MISPLACED_HOOK_CFGS.items():
+        value = cfg.get(key)
+        if not isinstance(value, Mapping) or "type" in value:  # a URL string (pretrained weights) is fine
+            continue
+        hooks = cfg.get("default_hooks")
+        used = hooks.get(hook) if isinstance(hooks, Mapping) else None
+        if isinstance(used, Mapping) and all(k in used and used[k] == v for k, v in value.items()):
+            continue  # a helper variable the config already put into default_hooks (`checkpoint=checkpoint`)
+        args = ", ".join(f"{k}={v!r}" for k, v in value.items())
+        warnings.warn(
+            f"top-level {key} = dict({args}) is not read (MMEngine does not read it either): the "
+            f"{'CheckpointHook' if hook == 'checkpoint' else 'LoggerHook'} takes its arguments from "
+            f"default_hooks.{hook}. Write default_hooks = dict({hook}=dict({args})) instead",
+            UserWarning, stacklevel=3,
+        )
+
+
 def check_legacy_keys(cfg: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` if ``cfg`` uses MMCV-0.x runtime keys as its only settings.
 
@@ -240,6 +263,7 @@ def check_legacy_keys(cfg: Mapping[str, Any]) -> None:
     schedules keep both).
     """
     _warn_strays(cfg)
+    _warn_misplaced(cfg)
     found = _found(cfg)
     if not found:
         return
