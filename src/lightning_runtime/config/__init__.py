@@ -16,7 +16,7 @@ Example:
 from lightning_runtime.config._format import format_config
 from lightning_runtime.config._legacy import LEGACY_KEYS, check_legacy_keys
 from lightning_runtime.config._loader import Config, ConfigDict, load_config, merge_configs
-from lightning_runtime.config._safe import Limits
+from lightning_runtime.config._limits import Limits
 
 __all__ = ["load_config", "Config", "ConfigDict", "merge_configs", "Limits", "format_config",
            "check_legacy_keys", "LEGACY_KEYS"]

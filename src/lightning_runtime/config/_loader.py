@@ -3,7 +3,7 @@
 The result equals ``mmengine.Config.fromfile(path, import_custom_modules=False).to_dict()`` for
 MMEngine-style configs (checked on all 769 MMSegmentation 1.2.2 configs):
 
-* ``.py`` files are read by a safe evaluator (:mod:`lightning_runtime.config._ast`): data only;
+* ``.py`` files are read by a safe evaluator (:mod:`lightning_runtime.config._evaluator`): data only;
 * ``.yaml``/``.yml``/``.json`` files go through OmegaConf (:mod:`lightning_runtime.config._yaml`);
 * ``_base_`` (a path or a list, relative to the including file, or ``pkg::path`` inside an installed
   OpenMMLab package), ``{{_base_.a.b}}``, ``_base_.a.b``, ``{{fileDirname}}`` & co.,
@@ -30,17 +30,16 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from lightning_runtime.config._ast import (
-    Limits,
+from lightning_runtime.config._evaluator import (
     check_data,
     evaluate_source,
     parse_source,
     read_base_files,
 )
 from lightning_runtime.config._format import format_config
+from lightning_runtime.config._limits import LIMIT_FIX, Limits
 from lightning_runtime.config._locate import Locator, py_locations
 from lightning_runtime.config._merge import merge_into, overrides_to_tree, parse_override, to_config_dict
-from lightning_runtime.config._safe import LIMIT_FIX
 from lightning_runtime.config._text import (
     pre_substitute_base_vars,
     substitute_base_vars,

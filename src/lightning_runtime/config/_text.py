@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from lightning_runtime.config._safe import LIMIT_FIX, tree_size
+from lightning_runtime.config._limits import LIMIT_FIX, tree_size
 from lightning_runtime.errors import ConfigError
 
 __all__ = [

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from lightning_runtime.config._locate import split_path
-from lightning_runtime.config._safe import LIMIT_FIX, DataProblem, Limits, data_problem_message, walk_size
+from lightning_runtime.config._limits import LIMIT_FIX, DataProblem, Limits, data_problem_message, walk_size
 from lightning_runtime.errors import ConfigError, format_path
 
 __all__ = ["load_yaml_text", "dump_yaml", "yaml_locations"]

@@ -1,8 +1,10 @@
-"""Bounds and the pure operations a ``.py`` config may use (see :mod:`.config_ast`).
+"""Limits and tables of what a ``.py`` config may use: bounds, safe builtins/methods, size walkers.
 
-:class:`Limits` caps sizes and work; :data:`SAFE_FUNCTIONS` are the builtins a config may call
-(each bounded and given the evaluator first); :data:`SAFE_METHODS` the data methods by receiver
-type; the operator tables map AST operators to plain Python operations on data.
+:class:`Limits` caps sizes and work (for ``.py``, YAML/JSON, substitution and the ``_base_`` chain);
+:data:`SAFE_FUNCTIONS` are the builtins a config may call (each bounded and given the evaluator
+first, see :class:`Bounds`); :data:`SAFE_METHODS` the data methods by receiver type;
+:func:`walk_size` / :func:`tree_size` measure values. The evaluator itself is
+:mod:`lightning_runtime.config._evaluator`; this module imports nothing from it.
 
 Example:
     >>> tree_size([[0] * 3] * 2, cap=100)  # shared sub-lists counted each time
@@ -15,14 +17,13 @@ import ast
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # pragma: no cover
-    from lightning_runtime.config._ast import _Evaluator
+from lightning_runtime.errors import ConfigError
 
 __all__ = ["ALLOWED", "GENERIC_FIX", "LIMIT_FIX", "Limits", "tree_size", "walk_size", "DataProblem",
            "DATA_LEAVES", "DATA_CONTAINERS", "data_problem_message", "percent_widths", "percent_size",
-           "SAFE_FUNCTIONS", "SAFE_METHODS"]
+           "SAFE_FUNCTIONS", "SAFE_METHODS", "Bounds"]
 
 LIMIT_FIX = ("use a smaller value: reading a config is bounded in time and memory, so huge numbers, "
              "strings and containers are refused; build large data in your own code")
@@ -235,7 +236,24 @@ def _percent(fmt: str, args: Any) -> tuple[list[int], int]:
     return widths, pieces
 
 
-def _materialize(it: Iterable[Any], ev: _Evaluator) -> list[Any]:
+class Bounds(Protocol):
+    """What a safe function needs from the evaluator that calls it: limits, work count, errors."""
+
+    limits: Limits
+
+    def error(self, message: str, node: ast.AST | None = None, *, fix: str | None = None,
+              expected: str | None = None, candidates: list[str] | None = None) -> ConfigError: ...
+
+    def limit_error(self, message: str, node: ast.AST | None = None) -> ConfigError: ...
+
+    def step(self, work: int = 1) -> None: ...
+
+    def check_len(self, n: int) -> None: ...
+
+    def guard(self, value: Any) -> int: ...
+
+
+def _materialize(it: Iterable[Any], ev: Bounds) -> list[Any]:
     out = []
     for item in it:
         ev.step()
@@ -245,14 +263,14 @@ def _materialize(it: Iterable[Any], ev: _Evaluator) -> list[Any]:
     return out
 
 
-def _safe_range(ev: _Evaluator, *args: Any) -> range:
+def _safe_range(ev: Bounds, *args: Any) -> range:
     r = range(*args)
     if len(r) > ev.limits.max_len:
         raise ev.limit_error(f"range of {len(r)} elements exceeds the limit of {ev.limits.max_len}")
     return r
 
 
-def _safe_sum(ev: _Evaluator, iterable: Iterable[Any], start: Any = 0) -> Any:
+def _safe_sum(ev: Bounds, iterable: Iterable[Any], start: Any = 0) -> Any:
     items = _materialize(iterable, ev)
     for x in [start, *items]:
         if not isinstance(x, int | float | complex):
@@ -260,19 +278,19 @@ def _safe_sum(ev: _Evaluator, iterable: Iterable[Any], start: Any = 0) -> Any:
     return sum(items, start)
 
 
-def _safe_round(ev: _Evaluator, number: Any, ndigits: Any = None) -> Any:
+def _safe_round(ev: Bounds, number: Any, ndigits: Any = None) -> Any:
     if isinstance(ndigits, int) and abs(ndigits) > 400:
         raise ev.error("round() ndigits must be between -400 and 400")
     return round(number) if ndigits is None else round(number, ndigits)
 
 
-def _safe_str(ev: _Evaluator, value: Any = "") -> str:
+def _safe_str(ev: Bounds, value: Any = "") -> str:
     ev.guard(value)
     return str(value)
 
 
 def _wrap(fn: Callable[..., Any], consume: bool = False) -> Callable[..., Any]:
-    def call(ev: _Evaluator, *args: Any, **kwargs: Any) -> Any:
+    def call(ev: Bounds, *args: Any, **kwargs: Any) -> Any:
         if consume:
             args = tuple(_materialize(a, ev) if _is_lazy_iter(a) else a for a in args)
         for a in args:
@@ -329,45 +347,3 @@ SAFE_METHODS: dict[type, frozenset[str]] = {
          "endswith", "replace"}
     ),
 }
-
-_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.FloorDiv: lambda a, b: a // b,
-    ast.Mod: lambda a, b: a % b,
-    ast.Pow: lambda a, b: a**b,
-    ast.LShift: lambda a, b: a << b,
-    ast.RShift: lambda a, b: a >> b,
-    ast.BitOr: lambda a, b: a | b,
-    ast.BitAnd: lambda a, b: a & b,
-    ast.BitXor: lambda a, b: a ^ b,
-}
-_CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Eq: lambda a, b: a == b,
-    ast.NotEq: lambda a, b: a != b,
-    ast.Lt: lambda a, b: a < b,
-    ast.LtE: lambda a, b: a <= b,
-    ast.Gt: lambda a, b: a > b,
-    ast.GtE: lambda a, b: a >= b,
-    ast.Is: lambda a, b: a is b,
-    ast.IsNot: lambda a, b: a is not b,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
-}
-_UNARY: dict[type, Callable[[Any], Any]] = {
-    ast.USub: lambda a: -a,
-    ast.UAdd: lambda a: +a,
-    ast.Not: lambda a: not a,
-    ast.Invert: lambda a: ~a,
-}
-_NAMES = {
-    ast.Import: "import", ast.ImportFrom: "import", ast.FunctionDef: "def", ast.AsyncFunctionDef:
-    "def", ast.ClassDef: "class", ast.Lambda: "lambda", ast.For: "for loop", ast.While:
-    "while loop", ast.If: "if statement", ast.With: "with statement", ast.Try: "try statement",
-    ast.NamedExpr: "assignment expression (:=)", ast.Delete: "del", ast.Global: "global",
-    ast.Nonlocal: "nonlocal", ast.Raise: "raise", ast.Assert: "assert", ast.Await: "await",
-    ast.Yield: "yield", ast.YieldFrom: "yield", ast.Return: "return",
-}
-_WIDTH = re.compile(r"\d+")
