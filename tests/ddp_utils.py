@@ -11,6 +11,8 @@ from typing import Any
 
 __all__ = ["free_port", "torchrun"]
 
+TESTS = str(Path(__file__).resolve().parent)
+
 
 def free_port() -> int:
     """A TCP port that is free now, so concurrent DDP tests never collide on a fixed one."""
@@ -24,5 +26,7 @@ def torchrun(*args: str, env: dict[str, str] | None = None, timeout: float = 120
     """``torchrun --nproc_per_node=2 --master_port=<free> *args`` with one thread per process."""
     exe = Path(sys.executable).parent / "torchrun"
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    # the children import test helpers (runtime_helpers, test_runtime_data) by name, as pytest does
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (full_env.get("PYTHONPATH", ""), TESTS) if p)
     return subprocess.run([str(exe), "--nproc_per_node=2", f"--master_port={free_port()}", *args],
                           env=full_env, capture_output=True, text=True, timeout=timeout, **kwargs)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from boring import BoringNet
 from lightning_runtime.runtime import train_iter
 
 
@@ -17,28 +17,18 @@ def loader(n: int = 8, batch_size: int = 1, seed: int = 0) -> DataLoader:
     return DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=batch_size)
 
 
-class Boring(pl.LightningModule):
+class Boring(BoringNet):
     """Linear(4, 1); records the iterations at which validation ran and optimizer steps."""
 
     def __init__(self, rt: Any = None) -> None:
-        super().__init__()
-        self.layer = torch.nn.Linear(4, 1)
-        self.rt = rt
+        super().__init__(rt)
         self.val_iters: list[int] = []
         self.val_epochs: list[int] = []
         self.steps = 0
         self.lrs: list[float] = []
 
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        x, y = batch
-        return torch.nn.functional.mse_loss(self.layer(x), y)
-
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         self.lrs.append(self.trainer.optimizers[0].param_groups[0]["lr"])
-
-    def validation_step(self, batch: Any, batch_idx: int) -> None:
-        x, y = batch
-        self.log("val_loss", torch.nn.functional.mse_loss(self.layer(x), y))
 
     def on_validation_epoch_start(self) -> None:
         if not self.trainer.sanity_checking:
@@ -48,11 +38,6 @@ class Boring(pl.LightningModule):
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         self.steps += 1
         super().optimizer_step(*args, **kwargs)
-
-    def configure_optimizers(self) -> Any:
-        if self.rt is not None:
-            return self.rt.configure_optimizers(self)
-        return torch.optim.SGD(self.parameters(), lr=0.1)
 
 
 QUIET = dict(enable_progress_bar=False, enable_model_summary=False, logger=False, enable_checkpointing=False)

@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import lightning.pytorch  # noqa: F401 - imported here, not under capsys: its log handler keeps the stream
@@ -106,13 +105,9 @@ def test_in_process(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[st
         assert code == 0, capsys.readouterr().err
         assert len(texts) == 1, [str(w.message) for w in record]  # warned once, not per build
         return
-    start = time.perf_counter()
     code = main(argv)
-    elapsed = time.perf_counter() - start
     err = capsys.readouterr().err
-    check_error_output(path, code, err)
-    if path.name.startswith("code_"):
-        assert elapsed < 5, f"{path.name} took {elapsed:.1f} s"  # bombs refused in bounded time
+    check_error_output(path, code, err)  # bombs (code_*) included: refused by a limit, whatever the clock
     if path.name in WRITES:
         (run_dir,) = [p for p in wd.iterdir() if p.is_dir()]
         assert sorted(p.name for p in wd.iterdir() if p.is_file()) == ["iter_4.pth", "last_checkpoint", path.name]

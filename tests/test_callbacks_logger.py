@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from pathlib import Path
 
 import lightning as L
@@ -13,27 +12,23 @@ import torch
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader, TensorDataset
 
+from boring import BoringNet
 from lightning_runtime.callbacks import IterTimerHook, LoggerHook, RuntimeInfoHook
 from lightning_runtime.runtime._context import LoopSpec, RunContext
 from lightning_runtime.hooks import message_hub_for
 
-warnings.filterwarnings("ignore", ".*does not have many workers.*")
-warnings.filterwarnings("ignore", ".*LeafSpec.*")
-
 NUM = r"\d+\.\d{4}"
 
 
-class Net(L.LightningModule):
+class Net(BoringNet):
     """Loss values are recorded so the averaged text can be checked exactly."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.layer = torch.nn.Linear(4, 1)
         self.losses: list[float] = []
 
     def training_step(self, batch, batch_idx):
-        x, y = batch
-        loss = torch.nn.functional.mse_loss(self.layer(x), y)
+        loss = self.step(batch)
         self.losses.append(loss.item())
         return loss
 

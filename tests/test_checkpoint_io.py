@@ -5,8 +5,7 @@ from __future__ import annotations
 import lightning as L
 import pytest
 import torch
-from torch.utils.data import DataLoader, TensorDataset
-
+from boring import BoringNet, regression_loader
 from lightning_runtime.checkpoint._io import (
     AtomicCheckpointIO,
     UnsafeCheckpointError,
@@ -57,18 +56,6 @@ def test_remote_paths_are_refused():
         io.save_checkpoint({}, "s3://bucket/iter_1.pth")
 
 
-class Tiny(L.LightningModule):
-    def __init__(self):
-        super().__init__()
-        self.layer = torch.nn.Linear(2, 1)
-
-    def training_step(self, batch, batch_idx):
-        return self.layer(batch[0]).sum()
-
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=0.1)
-
-
 class Payload:
     pass
 
@@ -80,19 +67,19 @@ def test_resume_refuses_a_checkpoint_needing_unpickling(tmp_path):
             enable_progress_bar=False, enable_model_summary=False, plugins=[AtomicCheckpointIO()],
         )
 
-    loader = DataLoader(TensorDataset(torch.randn(4, 2)), batch_size=2)
+    loader = regression_loader(4)
     t = trainer()
-    t.fit(Tiny(), loader)
+    t.fit(BoringNet(), loader)
     t.save_checkpoint(tmp_path / "ok.ckpt")
     ckpt = safe_load(tmp_path / "ok.ckpt")
     ckpt["payload"] = Payload()
     torch.save(ckpt, tmp_path / "unsafe.ckpt")
     with pytest.raises(UnsafeCheckpointError, match=r"unsafe\.ckpt.*weights_only=False"):
-        trainer().fit(Tiny(), loader, ckpt_path=str(tmp_path / "unsafe.ckpt"))
+        trainer().fit(BoringNet(), loader, ckpt_path=str(tmp_path / "unsafe.ckpt"))
     # explicit opt-in for a trusted file
     t = L.Trainer(
         default_root_dir=str(tmp_path), max_steps=3, logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, plugins=[AtomicCheckpointIO(weights_only=False)],
     )
-    t.fit(Tiny(), loader, ckpt_path=str(tmp_path / "unsafe.ckpt"))
+    t.fit(BoringNet(), loader, ckpt_path=str(tmp_path / "unsafe.ckpt"))
     assert t.global_step == 3

@@ -1,13 +1,12 @@
 """Bad configs: each gives a ConfigError naming the config path, file:line and what to do.
 
-Also proves that configs are never executed and that size bombs are refused in bounded time.
+Also proves that configs are never executed and that size bombs are refused by their limits.
 """
 
 from __future__ import annotations
 
 import os
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -111,11 +110,10 @@ def test_nothing_runs_a_config_that_would_create_a_file(tmp_path: Path) -> None:
         ("".join(f"a{i} = [[0] * 300] * 300\n" for i in range(8)), "config larger than 200000"),
     ],
 )
-def test_bombs_are_refused_quickly(tmp_path: Path, source: str, says: str) -> None:
+def test_bombs_are_refused(tmp_path: Path, source: str, says: str) -> None:
+    """Each bomb stops at its limit (a step/size count, not a clock); its speed is benchmarks' business."""
     cfg = write(tmp_path, source)
-    start = time.perf_counter()
     err = error_of(cfg)
-    assert time.perf_counter() - start < 10
     assert says in str(err), err
     assert err.file == str(cfg) and err.line is not None
 

@@ -41,30 +41,15 @@ SHORT = {
 
 
 @pytest.fixture
-def demo_hooks():
-    """Register the demo's NewHook for one test and restore HOOKS afterwards.
+def demo_hooks(isolated_registries):
+    """Register the demo's NewHook for one test (the registries are restored afterwards).
 
     test_hooks_adapter.py registers its own copy of the seed's NewHook under the same name.
     """
     import sys
 
-    import lightning_runtime.callbacks  # noqa: F401 - registers the default hooks
-
-    saved = dict(HOOKS._module_dict)
     HOOKS._module_dict.pop("NewHook", None)
     sys.modules.pop("lightning_runtime.demo.hooks", None)  # custom_imports re-registers it
-    yield
-    HOOKS._module_dict.clear()
-    HOOKS._module_dict.update(saved)
-
-
-def needs_callbacks() -> None:
-    """Skip a training run while the ParamSchedulerHook / SegVisualizationHook callbacks are missing."""
-    import lightning_runtime.callbacks  # noqa: F401
-
-    missing = [n for n in ("ParamSchedulerHook", "SegVisualizationHook") if HOOKS.get(n) is None]
-    if missing:
-        pytest.skip(f"callbacks not in HOOKS yet: {missing}")
 
 
 class Recorder(pl.Callback):
@@ -98,7 +83,6 @@ def mmengine_lrs(base_lr: float, max_iters: int, warmup: int) -> list[float]:
 def test_short_vit_demo(tmp_path, demo_hooks):
     from lightning_runtime.demo.__main__ import run_demo
 
-    needs_callbacks()
     rec = Recorder()
     result = run_demo(VIT, work_dir=tmp_path / "w", overrides=SHORT, callbacks=[rec],
                       enable_progress_bar=False, enable_model_summary=False)
@@ -181,7 +165,6 @@ def test_demo_reaches_stated_miou(tmp_path, demo_hooks):
     """The full demo config, unchanged: its stated mIoU on the held-out val and test splits."""
     from lightning_runtime.demo.__main__ import STATED_MIOU, run_demo
 
-    needs_callbacks()
     result = run_demo(VIT, work_dir=tmp_path / "w", enable_progress_bar=False, enable_model_summary=False)
     assert result.val_metrics["mIoU"] >= STATED_MIOU - 1.0
     assert result.test_metrics["mIoU"] >= STATED_MIOU - 1.0

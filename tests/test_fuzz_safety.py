@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import fuzz_harness as fh  # noqa: E402
+import fuzz_harness as fh
 
 SEED = 0
 N_RANDOM = 60  # seeded mutants of the MMSeg/demo configs, besides the tricks and controls

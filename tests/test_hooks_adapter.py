@@ -6,7 +6,6 @@ EpochBasedTrainLoop, ValLoop) and runner.py (before_run/after_run around each ru
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import lightning as L
@@ -14,37 +13,31 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from boring import BoringNet
 from lightning_runtime.runtime._context import LoopSpec, RunContext
 from lightning_runtime.hooks import Hook, HookCallback, build_callbacks
 from lightning_runtime.runtime import train_iter
 from lightning_runtime.registry import HOOKS
 from lightning_runtime.utils import is_model_wrapper
 
-warnings.filterwarnings("ignore", ".*does not have many workers.*")
-warnings.filterwarnings("ignore", ".*LeafSpec.*")
 
+class Net(BoringNet):
+    """Records (iteration, hyper_parameter) that a hook set; logs a fixed mIoU / aAcc."""
 
-class Net(L.LightningModule):
     def __init__(self) -> None:
         super().__init__()
-        self.layer = torch.nn.Linear(4, 1)
         self.seen: list[tuple[int, float]] = []
 
     def training_step(self, batch, batch_idx):
-        x, y = batch
         if hasattr(self, "hyper_parameter"):
             self.seen.append((train_iter(self.trainer), self.hyper_parameter))
-        return torch.nn.functional.mse_loss(self.layer(x), y)
+        return self.step(batch)
 
     def validation_step(self, batch, batch_idx):
-        x, y = batch
         self.log("mIoU", 0.5)
 
     def test_step(self, batch, batch_idx):
         self.log("aAcc", 0.25)
-
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=0.1)
 
 
 def loader(n: int, bs: int = 2) -> DataLoader:
@@ -218,13 +211,10 @@ class NewHook(Hook):
 
 
 @pytest.fixture
-def new_hook():
-    saved = dict(HOOKS.module_dict)
+def new_hook(isolated_registries):
     namespace: dict = {}
     exec(compile(SEED_NEW_HOOK, "new_hook.py", "exec"), namespace)
-    yield namespace["NewHook"]
-    HOOKS._module_dict.clear()
-    HOOKS._module_dict.update(saved)
+    return namespace["NewHook"]
 
 
 def test_seed_new_hook_from_config(tmp_path, new_hook):

@@ -17,18 +17,15 @@ _STANDINS = ("ParamSchedulerHook", "CheckpointHook", "SegVisualizationHook")
 
 
 @pytest.fixture
-def standins():
+def standins(isolated_registries):
     """Small stand-ins for hooks other modules own; the registry is restored afterwards."""
-    saved = dict(HOOKS.module_dict)
     made = {}
     for name, prio in zip(_STANDINS, ("LOW", "VERY_LOW", "NORMAL")):
         def __init__(self, **kwargs):
             self.kwargs = kwargs
         made[name] = type(name, (Callback,), {"priority": prio, "__init__": __init__})
         HOOKS.register_module(name=name, module=made[name], force=True)
-    yield made
-    HOOKS._module_dict.clear()
-    HOOKS._module_dict.update(saved)
+    return made
 
 
 class MarkHook(Hook):
@@ -111,7 +108,7 @@ def test_custom_hooks_priorities_mixed(tmp_path, standins):
     assert cbs[0].priority == 0 and cbs[2].hook.priority == "ABOVE_NORMAL"
 
 
-def test_bind_context_reaches_wrapped_hook(tmp_path):
+def test_bind_context_reaches_wrapped_hook(tmp_path, isolated_registries):
     HOOKS.register_module(module=ContextHook, force=True)
     ctx = _ctx(tmp_path, default_hooks=dict(param_scheduler=None, checkpoint=None), custom_hooks=[dict(type="ContextHook")])
     wrapped = [cb for cb in build_callbacks(ctx) if isinstance(cb, HookCallback)][0]
@@ -143,14 +140,9 @@ def test_config_errors_name_the_path(tmp_path, cfg, path, hint):
     assert hint in str(err.value)
 
 
-def test_unregistered_default_types_resolve_at_call_time(tmp_path):
+def test_unregistered_default_types_resolve_at_call_time(tmp_path, isolated_registries):
     """ParamSchedulerHook etc. are looked up when build_callbacks runs, not at import."""
-    saved = dict(HOOKS.module_dict)
-    try:
-        HOOKS._module_dict.pop("ParamSchedulerHook", None)
-        with pytest.raises(ConfigError) as err:
-            build_callbacks(_ctx(tmp_path, default_hooks=dict(checkpoint=None)))
-        assert err.value.path == "default_hooks.param_scheduler.type"
-    finally:
-        HOOKS._module_dict.clear()
-        HOOKS._module_dict.update(saved)
+    HOOKS._module_dict.pop("ParamSchedulerHook", None)
+    with pytest.raises(ConfigError) as err:
+        build_callbacks(_ctx(tmp_path, default_hooks=dict(checkpoint=None)))
+    assert err.value.path == "default_hooks.param_scheduler.type"

@@ -132,7 +132,7 @@ def test_custom_key_warnings() -> None:
     assert len(text) == 3
 
 
-def test_user_optimizer_by_registry_and_dotted_path() -> None:
+def test_user_optimizer_by_registry_and_dotted_path(isolated_registries) -> None:
     mod = types.ModuleType("my_optim_pkg")
 
     class MyOptimizer(Optimizer):
@@ -158,7 +158,6 @@ def test_user_optimizer_by_registry_and_dotted_path() -> None:
             build_optimizer(nn.Linear(2, 2), dict(optimizer=dict(type="MyOptimizer", a=0.5), paramwise_cfg=dict(bias_lr_mult=2.0)))
         assert "fused" not in opt.defaults  # user optimizers are left as they are
     finally:
-        OPTIMIZERS._module_dict.pop("MyOptimizer", None)
         sys.modules.pop("my_optim_pkg", None)
 
 
@@ -180,7 +179,7 @@ class ForgetfulConstructor(DefaultOptimWrapperConstructor):
         params.append({"params": list(module.backbone.parameters())})
 
 
-def test_user_constructors() -> None:
+def test_user_constructors(isolated_registries) -> None:
     OPTIM_WRAPPER_CONSTRUCTORS.register_module(module=SeedTemplateConstructor, force=True)
     model = tiny_vit_segmentor(depth=1)
     opt = build_optimizer(model, dict(type="OptimWrapper", optimizer=SGD, constructor="SeedTemplateConstructor",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -182,9 +181,8 @@ def test_sync_bn_on_cpu_is_a_config_error_before_training() -> None:
     assert info.value.path == "sync_bn" and info.value.fix
 
 
-def test_before_train_sees_the_resumed_iteration_in_one_process(tmp_path: Path) -> None:
+def test_before_train_sees_the_resumed_iteration_in_one_process(tmp_path: Path, isolated_registries) -> None:
     """The same resume rule without DDP: runner.iter in before_train is where training continues."""
-    sys.path.insert(0, str(HERE))
     from runtime_helpers import QUIET, Boring, loader
 
     from lightning_runtime.hooks import Hook

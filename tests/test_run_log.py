@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from runtime_helpers import QUIET, Boring, loader  # noqa: E402
+from runtime_helpers import QUIET, Boring, loader
 
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.runtime import Runtime

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from runtime_helpers import NO_HOOKS, QUIET, Boring, loader, make_cfg  # noqa: E402
+from runtime_helpers import NO_HOOKS, QUIET, Boring, loader, make_cfg
 
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.runtime import Runtime
@@ -162,10 +160,6 @@ def test_resume_from_last_checkpoint_continues_at_iteration(tmp_path):
 
 
 def test_lr_matches_mmengine_schedulers(tmp_path):
-    from lightning_runtime.registry import HOOKS
-
-    if "ParamSchedulerHook" not in HOOKS:
-        pytest.skip("ParamSchedulerHook not available yet")
     from mmengine.optim.scheduler import LinearLR, PolyLR
 
     sched = [dict(type="LinearLR", by_epoch=False, start_factor=0.1, begin=0, end=4),

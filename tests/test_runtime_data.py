@@ -4,7 +4,6 @@ across passes, per-pass permutations, exact mid-pass resume. Real CPU Trainer ru
 from __future__ import annotations
 
 import itertools
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +12,13 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch.utils.data import DataLoader, DistributedSampler, SequentialSampler, TensorDataset
 
-sys.path.insert(0, str(Path(__file__).parent))
-from runtime_helpers import NO_HOOKS, QUIET, make_cfg  # noqa: E402
+from runtime_helpers import NO_HOOKS, QUIET, make_cfg
 
-import lightning.pytorch as pl  # noqa: E402
+import lightning.pytorch as pl
 
-from lightning_runtime.runtime._progress import train_iter  # noqa: E402
-from lightning_runtime.runtime import Runtime  # noqa: E402
-from lightning_runtime.runtime._data import PassLoader, PassSampler  # noqa: E402
+from lightning_runtime.runtime._progress import train_iter
+from lightning_runtime.runtime import Runtime
+from lightning_runtime.runtime._data import PassLoader, PassSampler
 
 MAX_ITERS, K, N, BS = 14, 3, 10, 2  # 5 batches per pass, accumulation windows of 3
 
@@ -361,13 +359,14 @@ def test_epoch_loop_window_open_at_epoch_end_resumes_bitwise(tmp_path):
 class _LoggedLoss(Callback):
     """What the hooks log as `loss` (normalize_outputs) for each iteration."""
 
-    def __init__(self) -> None:
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
         self.logged: list[float] = []
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         from lightning_runtime.hooks import normalize_outputs
 
-        self.logged.append(float(normalize_outputs(outputs, trainer)["loss"]))
+        self.logged.append(float(normalize_outputs(outputs, trainer, self.ctx)["loss"]))
 
 
 class _RawLoss(Net):
@@ -380,8 +379,8 @@ class _RawLoss(Net):
 def test_logged_loss_is_the_undivided_loss_also_in_the_last_partial_window(tmp_path):
     # Lightning hands callbacks loss / divisor; the divisor is k, or the remainder (2) in the last
     # window of 14 iterations at k=3. The hooks must log what training_step computed, as MMEngine.
-    m, rec = _RawLoss(), _LoggedLoss()
     rt = Runtime(cfg(tmp_path))
+    m, rec = _RawLoss(), _LoggedLoss(rt.ctx)
     rt.fit(m, DataLoader(dataset(), batch_size=BS), callbacks=[rec], **QUIET)
     assert len(rec.logged) == MAX_ITERS
     assert rec.logged == pytest.approx(m.raw, rel=1e-6)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-from pathlib import Path
 
 import torch
 from ddp_utils import torchrun
@@ -13,7 +12,6 @@ from ddp_utils import torchrun
 SCRIPT = textwrap.dedent(
     """
     import json, os, sys
-    sys.path.insert(0, {tests!r})
     import torch
     from torch.utils.data import DataLoader
     from runtime_helpers import QUIET, make_cfg
@@ -34,7 +32,7 @@ SCRIPT = textwrap.dedent(
 
 def test_shuffled_loader_sharded_once_across_passes(tmp_path):
     script = tmp_path / "run.py"
-    script.write_text(SCRIPT.format(tests=str(Path(__file__).parent), wd=str(tmp_path)))
+    script.write_text(SCRIPT.format(wd=str(tmp_path)))
     proc = torchrun(str(script))
     assert proc.returncode == 0, proc.stderr[-3000:]
     r0, r1 = (json.loads((tmp_path / f"rank{i}.json").read_text()) for i in (0, 1))

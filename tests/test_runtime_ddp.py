@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import textwrap
-from pathlib import Path
 
 from ddp_utils import torchrun
 
 SCRIPT = textwrap.dedent(
     """
     import json, os, sys
-    sys.path.insert(0, {tests!r})
     import torch
     from runtime_helpers import QUIET, Boring, loader, make_cfg
     from lightning_runtime.runtime import Runtime
@@ -33,7 +31,7 @@ SCRIPT = textwrap.dedent(
 
 def test_two_process_ddp_cpu(tmp_path):
     script = tmp_path / "run.py"
-    script.write_text(SCRIPT.format(tests=str(Path(__file__).parent), wd=str(tmp_path)))
+    script.write_text(SCRIPT.format(wd=str(tmp_path)))
     proc = torchrun(str(script))
     assert proc.returncode == 0, proc.stderr[-3000:]
     r0, r1 = (json.loads((tmp_path / f"rank{i}.json").read_text()) for i in (0, 1))

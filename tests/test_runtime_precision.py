@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from runtime_helpers import QUIET, Boring, loader, make_cfg  # noqa: E402
+from runtime_helpers import QUIET, Boring, loader, make_cfg
 
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.runtime import Runtime

@@ -24,7 +24,7 @@ import torch
 
 from lightning_runtime.schedulers import build_scheduler
 
-mmengine_optim = pytest.importorskip("mmengine.optim")
+import mmengine.optim as mmengine_optim  # noqa: E402 - the reference (a test dependency)
 from mmengine.registry import PARAM_SCHEDULERS as MM_SCHEDULERS  # noqa: E402
 
 MMSEG_CONFIGS = os.path.join(

@@ -287,7 +287,7 @@ def test_every_mmengine_name_is_registered_plus_polylrratio():
     assert PARAM_SCHEDULERS.get("mmseg.PolyLRRatio") is PARAM_SCHEDULERS.get("PolyLRRatio")
 
 
-def test_user_rule_by_registry_and_by_dotted_path():
+def test_user_rule_by_registry_and_by_dotted_path(isolated_registries):
     from lightning_runtime.registry import PARAM_SCHEDULERS
     from lightning_runtime.schedulers import ParamScheduler, scale
 

@@ -80,7 +80,8 @@ def test_val_pngs_every_interval(tmp_path):
 
 
 def test_test_loop_pngs_and_colours(tmp_path):
-    pil = pytest.importorskip("PIL.Image")
+    import PIL.Image as pil
+
     hook = SegVisualizationHook(draw=True, interval=1)
     _, val = _loaders(n_val=5)
     module = TinySeg()
@@ -99,7 +100,6 @@ def test_test_loop_pngs_and_colours(tmp_path):
 
 
 def test_context_dir_and_tensorboard(tmp_path):
-    pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     hook = SegVisualizationHook(draw=True, interval=3)
@@ -161,7 +161,8 @@ def test_random_palette_is_mmseg_and_keeps_global_state():
 
 
 def test_zlib_png_writer_round_trip(tmp_path):
-    pil = pytest.importorskip("PIL.Image")
+    import PIL.Image as pil
+
     from lightning_runtime.evaluation._png import write_png
 
     rgb = np.random.RandomState(0).randint(0, 256, size=(5, 7, 3)).astype(np.uint8)
