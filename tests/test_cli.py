@@ -215,3 +215,11 @@ def test_fit_ckpt_path_resumes_as_mmengine_resume(tmp_path: Path, on_path: None,
     err = capsys.readouterr().err
     assert code == 2 and "ckpt_path" in err and "both name the checkpoint" in err
     assert not (tmp_path / "third").exists()
+
+
+def test_trainer_max_steps_beside_max_iters_exits_2(tmp_path: Path, on_path: None,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fit", "--config", str(ASSETS / "base.py"), "--trainer.max_steps=3", f"--work_dir={tmp_path}/wd"])
+    err = capsys.readouterr().err
+    assert code == 2 and "trainer.max_steps: max_steps=3 contradicts train_cfg.max_iters" in err
+    assert "--train_cfg.max_iters=N" in err and not (tmp_path / "wd").exists()

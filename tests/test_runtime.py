@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
+from lightning.pytorch.callbacks import Callback
 
 from runtime_helpers import NO_HOOKS, QUIET, Boring, loader, make_cfg
 
@@ -51,11 +53,11 @@ def test_default_work_dir_is_work_dirs_config_stem(tmp_path):
     assert rt.ctx.work_dir == Path("work_dirs/my_seg_cfg")
 
 
-def test_missing_optional_logger_dependency():
+def test_missing_optional_logger_dependency(monkeypatch):
     import importlib.util
 
-    if importlib.util.find_spec("wandb") is not None:
-        pytest.skip("wandb installed")
+    find_spec = importlib.util.find_spec  # wandb is absent here whether or not it is installed
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else find_spec(name, *a))
     rt = Runtime(dict(work_dir="/tmp/x", visualizer=dict(vis_backends=[dict(type="WandbVisBackend")])))
     with pytest.raises(ConfigError, match="pip install wandb"):
         rt.trainer_kwargs()
@@ -148,7 +150,11 @@ def test_resume_from_last_checkpoint_continues_at_iteration(tmp_path):
     # first run: resume=True with no checkpoint yet starts fresh; stop after 4 iterations
     rt = Runtime(cfg)
     ck = ModelCheckpoint(dirpath=tmp_path, filename="iter_{step}", every_n_train_steps=4, save_top_k=-1)
-    rt.fit(Boring(rt), loader(4), loader(1), callbacks=[ck], **{**QUIET, "enable_checkpointing": True, "max_steps": 4})
+    class StopAt4(Callback):  # an interruption (trainer.max_steps would contradict train_cfg.max_iters)
+        def on_train_batch_end(self, trainer: Any, *args: Any) -> None:
+            trainer.should_stop = trainer.global_step >= 4
+
+    rt.fit(Boring(rt), loader(4), loader(1), callbacks=[ck, StopAt4()], **{**QUIET, "enable_checkpointing": True})
     assert rt.ctx.extra["resume_from"] is None
     write_last_checkpoint(tmp_path, tmp_path / "iter_step=4.ckpt")
     # second run resumes at iteration 4: trains 5 and 6, validates at 6 only
@@ -198,3 +204,33 @@ def test_mmengine_sampler_disables_lightning_distributed_sampler():
     ds = list(range(8))
     dl = DataLoader(ds, sampler=DistributedSampler(ds, num_replicas=2, rank=0))
     assert has_mmengine_sampler(dl) and not has_mmengine_sampler(DataLoader(ds))
+
+
+@pytest.mark.parametrize(("override", "mmengine"), [
+    (dict(max_steps=10), "train_cfg.max_iters"),
+    (dict(val_check_interval=3), "train_cfg.val_interval"),
+    (dict(gradient_clip_val=0.5), "optim_wrapper.clip_grad"),
+    (dict(accumulate_grad_batches=4), "optim_wrapper.accumulative_counts"),
+    (dict(default_root_dir="elsewhere"), "work_dir"),
+])
+def test_a_trainer_argument_contradicting_an_mmengine_section_is_refused(tmp_path, override, mmengine):
+    """``--trainer.max_steps=10`` beside ``max_iters=40`` would log ``[10/40]`` and save nothing: refused."""
+    cfg = make_cfg(tmp_path, train_cfg=dict(by_epoch=False, max_iters=40, val_interval=20),
+                   optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1), clip_grad=dict(max_norm=1.0)))
+    rt = Runtime(cfg)
+    (key,) = override
+    with pytest.raises(ConfigError, match=f"contradicts {mmengine}") as info:
+        rt.build_trainer(**override)
+    assert info.value.path == f"trainer.{key}" and f"remove trainer.{key}" in info.value.fix
+    assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())
+    rt.build_trainer(max_steps=40, enable_progress_bar=False)  # the same value is no contradiction
+
+
+def test_a_trainer_choice_of_machine_or_output_is_applied_with_one_warning(tmp_path):
+    from lightning.pytorch.loggers import CSVLogger
+
+    rt = Runtime(make_cfg(tmp_path, train_cfg=dict(by_epoch=False, max_iters=4)))
+    logger = CSVLogger(tmp_path / "mine")
+    with pytest.warns(UserWarning, match=r"trainer.logger=.* replaces what visualizer.vis_backends set"):
+        trainer = rt.build_trainer(logger=logger)
+    assert trainer.logger is logger
