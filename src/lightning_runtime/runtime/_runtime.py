@@ -53,6 +53,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 
+from lightning_runtime.runtime import _lightning_compat as compat
 from lightning_runtime.runtime._context import RunContext
 from lightning_runtime.errors import ConfigError, check_int, check_keys, check_mapping, did_you_mean, locate_error
 from lightning_runtime.evaluation._build import check_evaluator
@@ -60,6 +61,7 @@ from lightning_runtime.config._legacy import check_legacy_keys
 from lightning_runtime.runtime._data import TrainDataControl, has_mmengine_sampler
 from lightning_runtime.runtime._env import apply_randomness, plan_env
 from lightning_runtime.runtime._loops import LoopControl, check_eval_cfg, loop_trainer_kwargs, parse_train_cfg
+from lightning_runtime.runtime._overlaps import check_overlaps
 from lightning_runtime.runtime._precision import plan_precision
 from lightning_runtime.checkpoint._lock import work_dir_lock
 from lightning_runtime.checkpoint._resume import check_checkpoint_path, check_optimizer_state, prepare_checkpoints
@@ -452,6 +454,7 @@ class Runtime:
         """``L.Trainer(**trainer_kwargs(), callbacks=callbacks(), **overrides)``; ``callbacks=`` adds."""
         check_trainer_kwargs(overrides)
         kwargs = self.trainer_kwargs()
+        check_overlaps(kwargs, {k: v for k, v in overrides.items() if k != "callbacks"})
         kwargs["callbacks"] = self.callbacks() + list(overrides.pop("callbacks", None) or [])
         kwargs.update(overrides)
         try:
