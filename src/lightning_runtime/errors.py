@@ -18,8 +18,8 @@ import difflib
 import math
 import numbers
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, cast
 
 __all__ = [
     "ConfigError",
@@ -97,10 +97,28 @@ def check_mapping(value: Any, path: str, *, example: str | None = None) -> Mappi
     raise ConfigError(f"expected a dict, got {type(value).__name__} {_shown(value)}", path=path, fix=fix)
 
 
-def check_keys(section: Any, allowed: Sequence[str], path: str, *, example: str | None = None) -> None:
+def check_keys(
+    section: Any,
+    allowed: Sequence[str],
+    path: str,
+    *,
+    example: str | None = None,
+    what: str = "key",
+    fix: str | Callable[[Any], str] | None = None,
+) -> None:
     """Raise a did-you-mean :class:`ConfigError` when ``section`` is not a dict or has a key not in ``allowed``.
 
     ``_scope_`` (which MMEngine adds to every typed dict of a ``mmseg::`` base) is always allowed.
+    The one implementation of "unknown key": every section's key check calls it.
+
+    Args:
+        section: The config value.
+        allowed: Its valid keys, listed in the message in this order.
+        path: Its config path (``randomness``); the error names ``<path>.<key>``.
+        example: A valid value, shown when ``section`` is not a dict (see :func:`check_mapping`).
+        what: How the message names a key: ``unknown <what> 'x'`` (``'GradScaler argument'``).
+        fix: The fix line, or a function of the unknown key returning it; by default
+            ``rename 'x' to one of the keys above, or remove it``.
 
     Example:
         >>> try:
@@ -115,12 +133,16 @@ def check_keys(section: Any, allowed: Sequence[str], path: str, *, example: str 
     check_mapping(section, path, example=example)
     for key in section:
         if key not in allowed and key != "_scope_":  # MMEngine's registry scope: accepted everywhere
+            if fix is None:
+                hint = f"rename {key!r} to one of the keys above, or remove it"
+            else:
+                hint = fix(key) if callable(fix) else fix
             raise ConfigError(
-                f"unknown key {key!r}",
+                f"unknown {what} {key!r}",
                 path=f"{path}.{key}",
                 candidates=did_you_mean(str(key), allowed),
                 expected="one of: " + ", ".join(allowed),
-                fix=f"rename {key!r} to one of the keys above, or remove it",
+                fix=hint,
             )
 
 
@@ -135,7 +157,7 @@ def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
         at_least = f" >= {minimum}" if minimum is not None else ""
         raise ConfigError(f"must be an integer{at_least}, got {_shown(value)}", path=name,
                           fix=f"set {name} to a whole number{at_least} (without quotes)")
-    result = int(value)
+    result = int(cast(float, value))  # a finite whole numbers.Real: int() takes it exactly
     if minimum is not None and result < minimum:
         raise ConfigError(f"must be >= {minimum}, got {result}", path=name, fix=f"set {name} to {minimum} or more")
     return result
@@ -146,10 +168,11 @@ def check_number(value: Any, name: str, *, low: float | None = None, high: float
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
         raise ConfigError(f"must be a number, got {_shown(value)}", path=name, expected="a number",
                           fix=f"set {name} to a number (without quotes)")
-    if (low is not None and value < low) or (high is not None and value > high):
+    number = cast(float, value)  # a numbers.Real (int, float, numpy scalar): compares with floats
+    if (low is not None and number < low) or (high is not None and number > high):
         raise ConfigError(f"must be in [{low}, {high}], got {value!r}", path=name,
                           fix=f"set {name} to a value between {low} and {high}")
-    return value
+    return number
 
 
 class ConfigError(ValueError):

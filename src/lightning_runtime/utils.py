@@ -12,8 +12,9 @@ __all__ = ["is_model_wrapper", "unwrap_model"]
 def is_model_wrapper(model: Any) -> bool:
     """True when ``model`` wraps another module in ``.module``, as MMEngine's helper answers.
 
-    Recognised: ``DataParallel``, ``DistributedDataParallel``, FSDP, Lightning's strategy wrappers,
-    and the runner facade's model (``runner.model`` in hooks; see ``lightning_runtime.hooks``),
+    Recognised: ``DataParallel``, ``DistributedDataParallel``, FSDP (Lightning's strategies wrap
+    in these since Lightning 2.1 dropped ``_LightningModuleWrapperBase``), and the runner facade's
+    model (``runner.model`` in hooks; see ``lightning_runtime.hooks``),
     which marks itself with ``_is_model_wrapper = True``.
 
     Example:
@@ -30,14 +31,8 @@ def is_model_wrapper(model: Any) -> bool:
     try:
         from torch.distributed.fsdp import FullyShardedDataParallel
     except ImportError:  # pragma: no cover - torch built without distributed
-        FullyShardedDataParallel = None  # type: ignore[assignment]
-    if FullyShardedDataParallel is not None and isinstance(model, FullyShardedDataParallel):
-        return True
-    try:
-        from lightning.pytorch.overrides.base import _LightningModuleWrapperBase
-    except ImportError:  # pragma: no cover - lightning always present in practice
         return False
-    return isinstance(model, _LightningModuleWrapperBase)
+    return isinstance(model, FullyShardedDataParallel)
 
 
 def unwrap_model(model: Any) -> Any:

@@ -62,7 +62,7 @@ class RuntimeInfoHook(CallbackHook):
         hub.update_info("max_epochs", runner.max_epochs)
         hub.update_info("max_iters", runner.max_iters)
         dataset = getattr(runner.train_dataloader, "dataset", None)
-        if hasattr(dataset, "metainfo"):
+        if dataset is not None and hasattr(dataset, "metainfo"):
             hub.update_info("dataset_meta", dataset.metainfo)
 
     def after_train(self, runner: Any) -> None:

@@ -64,7 +64,8 @@ def format_value(value: Any, indent: int = 0, path: str = "", prefix: int = 0) -
     if isinstance(value, set):
         seq = sorted(seq, key=repr)
     items = [f"{pad}{format_value(v, inner, f'{path}[{i}]')}," for i, v in enumerate(seq)]
-    open_, close = {list: "[]", tuple: "()", set: "{}"}[_kind(value)]
+    brackets: dict[type, tuple[str, str]] = {list: ("[", "]"), tuple: ("(", ")"), set: ("{", "}")}
+    open_, close = brackets[_kind(value)]
     return open_ + "\n" + "\n".join(items) + "\n" + " " * indent + close
 
 

@@ -97,7 +97,7 @@ class ConfigDict(dict):
             self[key] = default
         return self[key]
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         """Update recursively: a mapping value merges into an existing mapping value."""
         if len(args) > 1:
             raise TypeError("update expected at most 1 positional argument")

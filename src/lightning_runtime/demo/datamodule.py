@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Literal
+
 import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader
@@ -71,8 +73,8 @@ class ShapesDataModule(pl.LightningDataModule):
     def palette(self) -> list[list[int]]:
         return [list(c) for c in SHAPE_PALETTE[: self.num_classes]]
 
-    def _make(self, split: str, n: int) -> ShapesDataset:
-        return ShapesDataset(split, n, self.image_size, self.num_classes, self.seed)  # type: ignore[arg-type]
+    def _make(self, split: Literal["train", "val", "test"], n: int) -> ShapesDataset:
+        return ShapesDataset(split, n, self.image_size, self.num_classes, self.seed)
 
     def setup(self, stage: str | None = None) -> None:
         if stage in (None, "fit") and self.train_set is None:
@@ -85,6 +87,7 @@ class ShapesDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         if self.train_set is None:
             self.setup("fit")
+        assert self.train_set is not None  # made by setup("fit")
         g = torch.Generator().manual_seed(self.seed)
         return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=True,
                           generator=g, num_workers=self.num_workers)
@@ -92,11 +95,13 @@ class ShapesDataModule(pl.LightningDataModule):
     def val_dataloader(self) -> DataLoader:
         if self.val_set is None:
             self.setup("validate")
+        assert self.val_set is not None  # made by setup("validate")
         return DataLoader(self.val_set, batch_size=self.batch_size, num_workers=self.num_workers)
 
     def test_dataloader(self) -> DataLoader:
         if self.test_set is None:
             self.setup("test")
+        assert self.test_set is not None  # made by setup("test")
         return DataLoader(self.test_set, batch_size=self.batch_size, num_workers=self.num_workers)
 
     def predict_dataloader(self) -> DataLoader:

@@ -140,7 +140,7 @@ class VisionTransformer(nn.Module):
         n, c, h, w = feat.shape
         tokens = feat.flatten(2).transpose(1, 2)
         tokens = torch.cat([self.cls_token.expand(n, -1, -1), tokens], dim=1)
-        pos = self.pos_embed
+        pos: torch.Tensor = self.pos_embed
         if pos.shape[1] != tokens.shape[1]:  # other input size: resize the patch part
             side = int((pos.shape[1] - 1) ** 0.5)
             grid = pos[:, 1:].reshape(1, side, side, c).permute(0, 3, 1, 2)

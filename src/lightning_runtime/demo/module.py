@@ -115,6 +115,10 @@ class SegModule(pl.LightningModule):
             optimizer (not saved in hyperparameters; can also be set later: ``module.runtime = rt``).
     """
 
+    # The segmentor's children, added by name in __init__ (``auxiliary_head`` only when it has one).
+    backbone: nn.Module
+    decode_head: nn.Module
+
     def __init__(
         self,
         arch: str = "tiny_vit",

@@ -24,8 +24,8 @@ Example:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, cast
 
 import torch
 from torchmetrics import Metric
@@ -39,6 +39,7 @@ __all__ = [
     "Evaluator",
     "build_evaluator",
     "check_evaluator",
+    "evaluator_output_keys",
     "format_class_table",
     "total_area_to_metrics",
     "UNSUPPORTED_METRICS",
@@ -72,14 +73,14 @@ class Evaluator(torch.nn.Module):
 
     def update(self, preds: torch.Tensor, target: torch.Tensor | None = None, **kwargs: Any) -> None:
         """Pass one batch to every metric (``kwargs`` only to metrics whose ``update`` takes them)."""
-        for m, params in zip(self.metrics, self._update_params):
+        for m, params in zip(self, self._update_params):
             extra = {k: v for k, v in kwargs.items() if k in params}
             m.update(preds, target, **extra) if target is not None else m.update(preds, **extra)
 
     def compute(self) -> dict[str, Any]:
         """Merge every metric's results; a key computed twice is an error, as in MMEngine."""
         out: dict[str, Any] = {}
-        for m in self.metrics:
+        for m in self:
             res = m.compute()
             if not isinstance(res, Mapping):
                 res = {type(m).__name__: res}
@@ -93,19 +94,19 @@ class Evaluator(torch.nn.Module):
         return out
 
     def reset(self) -> None:
-        for m in self.metrics:
+        for m in self:
             m.reset()
 
     @property
     def tables(self) -> list[str]:
         """Per-class tables of the last :meth:`compute` (metrics that make one)."""
-        return [m.table for m in self.metrics if getattr(m, "table", "")]
+        return [table for m in self if (table := getattr(m, "table", ""))]
 
     def __len__(self) -> int:
         return len(self.metrics)
 
-    def __iter__(self) -> Any:
-        return iter(self.metrics)
+    def __iter__(self) -> Iterator[Metric]:
+        return iter(cast("list[Metric]", list(self.metrics)))  # the ModuleList holds the Metrics given
 
 
 def _metric_type_name(t: Any) -> str:
@@ -176,6 +177,32 @@ def check_evaluator(cfg: Any, *, path: str = "val_evaluator") -> None:
         _metric_items(cfg, path)
 
 
+def evaluator_output_keys(cfg: Any) -> set[str] | None:
+    """The result keys a ``val_evaluator`` / ``test_evaluator`` entry produces, known before it runs.
+
+    A metric class tells its keys with a static ``output_keys(**metric_config)``
+    (:meth:`IoUMetric.output_keys`). Returns ``None`` when some metric's keys are known only once it
+    has run (a class without ``output_keys``, an already-built metric, a type that names nothing).
+
+    Example:
+        >>> sorted(evaluator_output_keys(dict(type='IoUMetric', iou_metrics=['mIoU'])))
+        ['aAcc', 'mAcc', 'mIoU']
+    """
+    if isinstance(cfg, Mapping) and "metrics" in cfg:  # MMEngine's dict(type='Evaluator', metrics=[...])
+        cfg = cfg["metrics"]
+    items = [cfg] if isinstance(cfg, Mapping) else list(cfg) if isinstance(cfg, (list, tuple)) else []
+    if not items:
+        return None
+    keys: set[str] = set()
+    for item in items:
+        cls = METRICS.get(item["type"]) if isinstance(item, Mapping) and "type" in item else None
+        output_keys = getattr(cls, "output_keys", None)
+        if output_keys is None:
+            return None
+        keys.update(output_keys(**{k: v for k, v in item.items() if k != "type"}))
+    return keys
+
+
 def build_evaluator(
     cfg: Any,
     *,
@@ -204,6 +231,7 @@ def build_evaluator(
         if isinstance(item, Mapping):
             defaults: dict[str, Any] = {}
             if cls is not None:
+                params: Mapping[str, inspect.Parameter]
                 try:
                     params = inspect.signature(cls).parameters
                 except (TypeError, ValueError):

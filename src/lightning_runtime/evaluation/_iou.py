@@ -28,6 +28,13 @@ logger = logging.getLogger("lightning_runtime.evaluation._build")
 
 ALLOWED_IOU_METRICS = ("mIoU", "mDice", "mFscore")
 
+#: The summary keys each ``iou_metrics`` entry adds to ``aAcc`` (MMSeg's ``total_area_to_metrics``).
+_SUMMARY_KEYS: dict[str, tuple[str, ...]] = {
+    "mIoU": ("mIoU", "mAcc"),
+    "mDice": ("mDice", "mAcc"),
+    "mFscore": ("mFscore", "mPrecision", "mRecall"),
+}
+
 
 def _is_main_process() -> bool:
     return not (torch.distributed.is_available() and torch.distributed.is_initialized()) or (
@@ -89,6 +96,11 @@ class IoUMetric(Metric):
     full_state_update = False
     is_differentiable = False
     higher_is_better = True
+    # The summed histograms, registered with add_state in __init__ (one int64 count per class).
+    area_intersect: torch.Tensor
+    area_union: torch.Tensor
+    area_pred_label: torch.Tensor
+    area_label: torch.Tensor
 
     def __init__(
         self,
@@ -156,6 +168,25 @@ class IoUMetric(Metric):
         if num_classes is not None:
             self._add_area_states(num_classes)
 
+    @staticmethod
+    def output_keys(iou_metrics: Sequence[str] | str = ("mIoU",), prefix: str | None = None,
+                    **_other_args: Any) -> list[str]:
+        """The keys :meth:`compute` returns for a metric built with these arguments (its config).
+
+        ``aAcc``, then per entry of ``iou_metrics`` MMSeg's summary keys (``mIoU`` and ``mDice`` come
+        with ``mAcc``, ``mFscore`` with ``mPrecision`` and ``mRecall``), ``prefix/`` in front when set.
+
+        Example:
+            >>> IoUMetric.output_keys(iou_metrics=['mIoU', 'mFscore'], prefix='val')
+            ['val/aAcc', 'val/mIoU', 'val/mAcc', 'val/mFscore', 'val/mPrecision', 'val/mRecall']
+        """
+        keys = ["aAcc"]
+        for name in [iou_metrics] if isinstance(iou_metrics, str) else iou_metrics:
+            for key in _SUMMARY_KEYS.get(name, ()):
+                if key not in keys:
+                    keys.append(key)
+        return [f"{prefix}/{k}" for k in keys] if prefix else keys
+
     # ------------------------------------------------------------------ state
     def _add_area_states(self, num_classes: int) -> None:
         for name in ("area_intersect", "area_union", "area_pred_label", "area_label"):
@@ -219,6 +250,7 @@ class IoUMetric(Metric):
                 "to IoUMetric/build_evaluator, or give (N, C, H, W) logits"
             )
         n = self.num_classes
+        assert target is not None  # None is refused above unless format_only (returned already)
         mask = target != self.ignore_index
         pred, label = labels[mask], target[mask]
 
@@ -250,9 +282,10 @@ class IoUMetric(Metric):
             return {}
         if self.num_classes is None:
             raise ValueError("IoUMetric.compute called before any update (number of classes unknown)")
-        areas = [getattr(self, k).cpu().to(torch.float32) for k in
-                 ("area_intersect", "area_union", "area_pred_label", "area_label")]
-        ret = total_area_to_metrics(*areas, metrics=self.metrics, nan_to_num=self.nan_to_num, beta=self.beta)
+        inter, union, pred_label, label = (a.cpu().to(torch.float32) for a in
+                                           (self.area_intersect, self.area_union, self.area_pred_label, self.area_label))
+        ret = total_area_to_metrics(inter, union, pred_label, label,
+                                    metrics=self.metrics, nan_to_num=self.nan_to_num, beta=self.beta)
         summary: dict[str, float] = {}
         for key, value in ret.items():
             with warnings.catch_warnings():

@@ -44,7 +44,7 @@ LOG_DATEFMT = "%Y/%m/%d %H:%M:%S"
 class _ConsoleHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stdout`` is now (pytest's capture, notebooks, redirections)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stdout
 

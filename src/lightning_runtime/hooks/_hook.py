@@ -21,7 +21,10 @@ from typing import Any, Optional, Sequence, Union
 
 __all__ = ["Hook", "DATA_BATCH"]
 
-DATA_BATCH = Optional[Union[dict, tuple, list]]
+# What the dataloader yields. MMEngine writes ``Optional[Union[dict, tuple, list]]``; ``Any`` here so
+# that a user hook narrowing it (the tutorial's ``data_batch: Optional[Sequence[dict]] = None``) is
+# a valid override for mypy.
+DATA_BATCH = Any
 
 
 class Hook:

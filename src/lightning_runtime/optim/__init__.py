@@ -31,8 +31,8 @@ __all__ = [
 ]
 
 TORCH_OPTIMIZERS = register_torch_optimizers()
-for _cls in (DefaultOptimWrapperConstructor, LearningRateDecayOptimizerConstructor, LayerDecayOptimizerConstructor):
-    OPTIM_WRAPPER_CONSTRUCTORS.register_module(module=_cls, force=True)
-for _cls in (OptimWrapper, AmpOptimWrapper):
-    OPTIM_WRAPPERS.register_module(module=_cls, force=True)
-del _cls
+for _constructor in (DefaultOptimWrapperConstructor, LearningRateDecayOptimizerConstructor, LayerDecayOptimizerConstructor):
+    OPTIM_WRAPPER_CONSTRUCTORS.register_module(module=_constructor, force=True)
+for _wrapper in (OptimWrapper, AmpOptimWrapper):
+    OPTIM_WRAPPERS.register_module(module=_wrapper, force=True)
+del _constructor, _wrapper

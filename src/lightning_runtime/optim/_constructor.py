@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn as nn
@@ -35,7 +35,7 @@ from torch.nn import GroupNorm, LayerNorm
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-from lightning_runtime.errors import ConfigError, did_you_mean
+from lightning_runtime.errors import ConfigError, check_keys
 from lightning_runtime.registry import OPTIMIZERS, check_kwargs
 from lightning_runtime.optim._groups import choose_implementation, merge_param_groups, warn_custom_keys
 from lightning_runtime.optim._spec import _missing_optimizer_error, _plain
@@ -54,11 +54,17 @@ PARAMWISE_KEYS = (
 )
 
 
+def _paramwise_fix(key: Any) -> str:
+    if key in ("num_layers", "decay_rate", "decay_type", "layer_decay_rate"):
+        return "for layer-wise lr decay use constructor='LearningRateDecayOptimizerConstructor'"
+    return f"rename {key!r} to one of the keys above, or remove it"
+
+
 @functools.lru_cache(maxsize=1)
 def _dcn_types() -> tuple[type, ...]:
     """mmcv's deformable convs when mmcv-full is installed (MMEngine's ``mmcv_full_available``)."""
     try:
-        from mmcv.ops import DeformConv2d, ModulatedDeformConv2d  # type: ignore[import-not-found]
+        from mmcv.ops import DeformConv2d, ModulatedDeformConv2d
     except Exception:  # mmcv missing or built without ops
         return ()
     return (DeformConv2d, ModulatedDeformConv2d)
@@ -155,17 +161,7 @@ class DefaultOptimWrapperConstructor:
                 )
         if not self._uses_default_rules():
             return  # a subclass with its own add_params defines its own keys
-        for key in cfg:
-            if key not in PARAMWISE_KEYS:
-                raise ConfigError(
-                    f"unknown paramwise_cfg key {key!r}",
-                    path=f"paramwise_cfg.{key}",
-                    candidates=did_you_mean(str(key), PARAMWISE_KEYS),
-                    expected=", ".join(PARAMWISE_KEYS),
-                    fix="for layer-wise lr decay use constructor='LearningRateDecayOptimizerConstructor'"
-                    if key in ("num_layers", "decay_rate", "decay_type", "layer_decay_rate")
-                    else f"remove {key!r} or correct its spelling",
-                )
+        check_keys(cfg, PARAMWISE_KEYS, "paramwise_cfg", what="paramwise_cfg key", fix=_paramwise_fix)
         needs_lr = bool(custom_keys) or "bias_lr_mult" in cfg or "dcn_offset_lr_mult" in cfg
         if needs_lr and self.base_lr is None:
             raise ConfigError(
@@ -258,8 +254,8 @@ class DefaultOptimWrapperConstructor:
 
         Note: MMEngine's constructor returns an ``OptimWrapper``; this returns the optimizer itself.
         """
-        if hasattr(model, "module"):
-            model = model.module
+        if hasattr(model, "module"):  # a wrapper (DDP, the hook facade's model) holds the module
+            model = cast(nn.Module, model.module)
         if not self.paramwise_cfg:
             groups: list[dict[str, Any]] = [{"params": list(model.parameters())}]
         else:

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch.nn as nn
 
-from lightning_runtime.errors import ConfigError, did_you_mean
+from lightning_runtime.errors import ConfigError, check_keys, did_you_mean
 from lightning_runtime.optim._constructor import PARAMWISE_KEYS, DefaultOptimWrapperConstructor
 
 __all__ = [
@@ -125,23 +125,15 @@ class LearningRateDecayOptimizerConstructor(DefaultOptimWrapperConstructor):
         if not isinstance(cfg, dict):
             raise ConfigError(f"must be a dict, got {type(cfg).__name__}", path="paramwise_cfg",
                               fix="write paramwise_cfg=dict(num_layers=12, decay_rate=0.9, decay_type='layer_wise')")
-        for key in cfg:
-            if key in LAYER_DECAY_KEYS:
-                continue
-            if key in PARAMWISE_KEYS:
-                warnings.warn(
-                    f"paramwise_cfg.{key} is ignored by {type(self).__name__} (as in MMSegmentation); "
-                    "layer decay sets lr and weight decay of every parameter itself",
-                    UserWarning,
-                    stacklevel=4,
-                )
-                continue
-            raise ConfigError(
-                f"unknown layer-decay key {key!r}",
-                path=f"paramwise_cfg.{key}",
-                candidates=did_you_mean(str(key), LAYER_DECAY_KEYS),
-                expected=", ".join(LAYER_DECAY_KEYS),
-                fix=f"remove {key!r} or correct its spelling",
+        ignored = [key for key in cfg if key not in LAYER_DECAY_KEYS and key in PARAMWISE_KEYS]
+        check_keys({k: v for k, v in cfg.items() if k not in ignored}, LAYER_DECAY_KEYS, "paramwise_cfg",
+                   what="layer-decay key")
+        for key in ignored:
+            warnings.warn(
+                f"paramwise_cfg.{key} is ignored by {type(self).__name__} (as in MMSegmentation); "
+                "layer decay sets lr and weight decay of every parameter itself",
+                UserWarning,
+                stacklevel=4,
             )
         num_layers = cfg.get("num_layers")
         if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
@@ -235,8 +227,12 @@ class LearningRateDecayOptimizerConstructor(DefaultOptimWrapperConstructor):
             return name.rpartition(".")[2] in ("pos_embed", "cls_token", "mask_token")
         return False
 
-    def add_params(self, params: list[dict], module: nn.Module, **kwargs: Any) -> None:
-        """Append one group per (layer id, decay / no_decay), MMSeg's order and keys."""
+    def add_params(
+        self, params: list[dict], module: nn.Module, prefix: str = "", is_dcn_module: int | float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Append one group per (layer id, decay / no_decay), MMSeg's order and keys (``prefix`` and
+        ``is_dcn_module``, the base class's recursion arguments, are unused, as in MMSeg)."""
         num_layers = self.paramwise_cfg["num_layers"] + 2
         decay_rate = self.paramwise_cfg["decay_rate"]
         fix = bool(self.paramwise_cfg.get("fix_quirks", False))

@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from lightning_runtime.errors import ConfigError, did_you_mean
+from lightning_runtime.errors import ConfigError, check_keys, did_you_mean
 
 __all__ = ["OptimWrapperSpec", "parse_optim_wrapper", "check_optimizer_numbers", "OPTIM_WRAPPER_KEYS"]
 
@@ -163,6 +163,7 @@ def check_optimizer_numbers(optimizer: Mapping[str, Any], *, path: str = "optim_
         opt_cls = None
     defaults: dict[str, Any] = {}
     if opt_cls is not None:
+        params: Mapping[str, inspect.Parameter]
         try:
             params = inspect.signature(opt_cls).parameters
         except (TypeError, ValueError):
@@ -244,7 +245,7 @@ def _parse_clip(value: Any, path: str) -> dict[str, Any] | None:
     clip = dict(value)
     kind = clip.pop("type", "norm")
     if kind == "norm":
-        allowed = ("max_norm", "norm_type", "error_if_nonfinite", "foreach")
+        allowed: tuple[str, ...] = ("max_norm", "norm_type", "error_if_nonfinite", "foreach")
         required = "max_norm"
     elif kind == "value":
         allowed = ("clip_value", "foreach")
@@ -254,15 +255,7 @@ def _parse_clip(value: Any, path: str) -> dict[str, Any] | None:
             f"type must be 'norm' or 'value', got {kind!r}", path=f"{path}.type", candidates=did_you_mean(str(kind), ["norm", "value"]),
             fix="leave type out for norm clipping (max_norm=...), or type='value' with clip_value=..."
         )
-    for key in clip:
-        if key not in allowed:
-            raise ConfigError(
-                f"unknown key {key!r} for {kind} clipping",
-                path=f"{path}.{key}",
-                candidates=did_you_mean(key, allowed),
-                expected=", ".join(allowed),
-                fix=f"remove {key!r} or correct its spelling",
-            )
+    check_keys(clip, allowed, path, what=f"{kind} clipping key")
     if required not in clip:
         raise ConfigError(f"{kind} clipping needs {required!r}", path=path, fix=f"add {required}=...")
     number = clip[required]
@@ -286,15 +279,7 @@ def _parse_loss_scale(value: Any, amp: bool, path: str) -> str | float | dict[st
                               fix="write loss_scale='dynamic' or a positive number such as 512.0")
         return float(value)
     if isinstance(value, Mapping):
-        for key in value:
-            if key not in _SCALER_KEYS:
-                raise ConfigError(
-                    f"unknown GradScaler argument {key!r}",
-                    path=f"{path}.{key}",
-                    candidates=did_you_mean(str(key), _SCALER_KEYS),
-                    expected=", ".join(_SCALER_KEYS),
-                    fix=f"remove {key!r} or correct its spelling",
-                )
+        check_keys(value, _SCALER_KEYS, path, what="GradScaler argument")
         return dict(value)
     raise ConfigError(
         f"must be 'dynamic', a float or a dict of GradScaler arguments, got {value!r}",
@@ -341,15 +326,7 @@ def parse_optim_wrapper(cfg: Mapping[str, Any], *, path: str = "optim_wrapper") 
     if short in _UNSUPPORTED:
         why, fix = _UNSUPPORTED[short]
         raise ConfigError(f"type {short!r} is not supported: {why}", path=f"{path}.type", fix=fix)
-    for key in cfg:
-        if key != "_delete_" and key not in OPTIM_WRAPPER_KEYS:
-            raise ConfigError(
-                f"unknown key {key!r}",
-                path=f"{path}.{key}",
-                candidates=did_you_mean(str(key), OPTIM_WRAPPER_KEYS),
-                expected=", ".join(OPTIM_WRAPPER_KEYS),
-                fix=f"remove {key!r} or correct its spelling",
-            )
+    check_keys({k: v for k, v in cfg.items() if k != "_delete_"}, OPTIM_WRAPPER_KEYS, path)
     wcls = OPTIM_WRAPPERS.resolve(wtype, path=f"{path}.type")
     amp = isinstance(wcls, type) and issubclass(wcls, AmpOptimWrapper)
     type_name = getattr(wcls, "__name__", str(wtype))

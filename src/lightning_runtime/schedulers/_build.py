@@ -117,11 +117,19 @@ def _build_one(
     return sched, normalized
 
 
+def _iters_per_unit(sched: ParamScheduler, epoch_length: int | None) -> int:
+    """1 for an iteration-based rule, ``epoch_length`` for an epoch-based one."""
+    if not sched.by_epoch:
+        return 1
+    assert epoch_length, "_build_one refuses an epoch-based rule without epoch_length"
+    return epoch_length
+
+
 def _warn_windows(built: list[tuple[ParamScheduler, str]], epoch_length: int | None, total_iters: int | None) -> None:
     def window(s: ParamScheduler) -> tuple[int, float]:
-        scale = epoch_length if s.by_epoch else 1
-        end = float("inf") if s.end >= INF else s.end * scale  # type: ignore[operator]
-        return s.begin * scale, end  # type: ignore[operator]
+        scale = _iters_per_unit(s, epoch_length)
+        end = float("inf") if s.end >= INF else s.end * scale
+        return s.begin * scale, end
 
     for sched, path in built:
         begin, _ = window(sched)
@@ -159,9 +167,9 @@ def _warn_unfinished(stack: ParamSchedulerStack, built: list[tuple[ParamSchedule
     for sched, path in built:
         if sched.end >= INF or sched.need_val_args:
             continue
-        scale = epoch_length if sched.by_epoch else 1
-        end = sched.end * scale  # type: ignore[operator]
-        begin = sched.begin * scale  # type: ignore[operator]
+        scale = _iters_per_unit(sched, epoch_length)
+        end = sched.end * scale
+        begin = sched.begin * scale
         if end <= total_iters or begin >= total_iters:  # the latter has its own warning
             continue
         unit = "epoch" if sched.by_epoch else "iteration"
@@ -240,4 +248,37 @@ def build_scheduler(
     )
     stack = ParamSchedulerStack(optimizer, built, epoch_length=epoch_length, signature=signature)
     _warn_unfinished(stack, built, epoch_length, total)
+    stack.base_stack = _base_stack(optimizer, param_scheduler_cfg, path, epoch_length, max_iters, max_epochs)
     return stack
+
+
+def _base_stack(
+    optimizer: Optimizer, cfg: Any, path: str, epoch_length: int | None, max_iters: int | None, max_epochs: int | None
+) -> ParamSchedulerStack | None:
+    """The same schedule over MMEngine's ``base_param_settings`` (its ``base_lr``), if the optimizer has them.
+
+    MMEngine's schedulers step that extra "group" (the optimizer's defaults) with the others; a
+    rule with one value per param group (``ReduceOnPlateau.min_value`` as a list) leaves it alone.
+    """
+    from lightning_runtime.optim._wrappers import BASE_PARAM_SETTINGS
+
+    settings = getattr(optimizer, BASE_PARAM_SETTINGS, None)
+    if not isinstance(settings, dict):
+        return None
+    holder = _BaseGroup([settings], optimizer.defaults)
+    try:
+        with warnings.catch_warnings():  # said once already, by the real stack
+            warnings.simplefilter("ignore")
+            rules = [(_build_one(c, p, epoch_length=epoch_length, max_iters=max_iters, max_epochs=max_epochs)[0], p)
+                     for c, p in _entries(cfg, path)]
+            return ParamSchedulerStack(holder, rules, epoch_length=epoch_length)  # type: ignore[arg-type]
+    except (ConfigError, ValueError, TypeError):
+        return None
+
+
+class _BaseGroup:
+    """What a ParamSchedulerStack reads of an optimizer: ``param_groups`` and ``defaults``."""
+
+    def __init__(self, param_groups: list[dict[str, Any]], defaults: dict[str, Any]) -> None:
+        self.param_groups = param_groups
+        self.defaults = defaults

@@ -16,7 +16,7 @@ dry runs (``curve``/``value_at``) and for following a changed config after resum
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,9 @@ class SchedulerCore:
         cur: Current values per param key, one float per group.
         epoch_length: Iterations per epoch (needed when a rule is epoch-based).
     """
+
+    # (begin, end, get_value, param) per iteration-based rule; set by the first step_one().
+    _fast: list[tuple[int, int, Callable[[int, list[float]], list[float] | None], str]]
 
     def __init__(self, slots: list[Slot], cur: dict[str, list[float]], epoch_length: int | None) -> None:
         self.slots = slots

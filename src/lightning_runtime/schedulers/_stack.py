@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
@@ -69,6 +70,8 @@ class ParamSchedulerStack(LRScheduler):
         self.epoch_length = epoch_length
         self._clock: Callable[[], int] | None = None
         self._betas: set[str] = set()
+        #: The same schedule over MMEngine's ``base_param_settings`` (see ``build_scheduler``).
+        self.base_stack: ParamSchedulerStack | None = None
         groups = optimizer.param_groups
         cur: dict[str, list[float]] = {}
         initial: dict[str, list[float]] = {}
@@ -153,8 +156,9 @@ class ParamSchedulerStack(LRScheduler):
         for param in params:
             values = cur[param]
             if betas and param in betas:
-                for g, v in zip(groups, values):
+                for g, v in zip(groups, values):  # MMEngine keeps both, equal
                     g["betas"] = (v, g["betas"][1])
+                    g["momentum"] = v
             else:
                 for g, v in zip(groups, values):
                     g[param] = v
@@ -198,7 +202,7 @@ class ParamSchedulerStack(LRScheduler):
         """Make ``step()`` advance to ``clock()`` (training iterations done) instead of by one."""
         self._clock = clock
 
-    def step(self, epoch: int | None = None) -> None:  # type: ignore[override]
+    def step(self, epoch: int | None = None) -> None:
         """Advance one iteration, or to ``clock()`` when a clock is attached (idempotent then)."""
         if epoch is not None:
             self.advance_to(int(epoch))
@@ -215,6 +219,8 @@ class ParamSchedulerStack(LRScheduler):
                 self._write(changed)
             else:
                 self.last_epoch = target
+            if self.base_stack is not None:
+                self.base_stack.advance_to(target)
         else:
             self.advance_to(target)
 
@@ -225,12 +231,16 @@ class ParamSchedulerStack(LRScheduler):
                 warnings.warn("going back in time drops ReduceOnPlateau reductions", UserWarning, stacklevel=2)
             self._core = self._replay(iteration)
             self._write(self._core.cur)
-            return
-        changed = self._core.advance(iteration)
-        if changed:
-            self._write(changed)
         else:
-            self.last_epoch = self._core.last_iter
+            changed = self._core.advance(iteration)
+            if changed:
+                self._write(changed)
+            else:
+                self.last_epoch = self._core.last_iter
+        if self.base_stack is not None:
+            with warnings.catch_warnings():  # the main stack has said it
+                warnings.simplefilter("ignore")
+                self.base_stack.advance_to(iteration)
 
     def step_metrics(self, metrics: Mapping[str, Any]) -> None:
         """Feed validation results to the ``ReduceOnPlateau*`` rules (MMEngine's ``after_val_epoch``).
@@ -250,12 +260,14 @@ class ParamSchedulerStack(LRScheduler):
         changed = self._core.feed_metrics(metrics)
         if changed:
             self._write(changed)
+        if self.base_stack is not None:
+            self.base_stack.step_metrics(metrics)
 
-    def get_last_lr(self) -> list[float]:
+    def get_last_lr(self) -> list[float | torch.Tensor]:  # LRScheduler's type; floats here
         """The learning rate of every group now (what the optimizer will use)."""
         return [g["lr"] for g in self.optimizer.param_groups]
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float | torch.Tensor]:  # LRScheduler's type; floats here
         """The current learning rate of every group."""
         return [g["lr"] for g in self.optimizer.param_groups]
 
@@ -303,7 +315,7 @@ class ParamSchedulerStack(LRScheduler):
             return {k: np.empty((0, n_groups)) for k in keys}
         core = self._replay(its[0])
         # Dry-run mode: values as ndarrays over groups (same IEEE operations, bit-identical values).
-        cur = core.cur
+        cur: dict[str, Any] = core.cur
         for k in list(cur):
             cur[k] = np.array(cur[k], dtype=float)
         out = {k: np.empty((len(its), n_groups)) for k in keys}
@@ -348,6 +360,8 @@ class ParamSchedulerStack(LRScheduler):
             )
             self._core = self._replay(iteration)
         self._write(self._core.cur)
+        if self.base_stack is not None:
+            self.base_stack.advance_to(iteration)
 
     def describe(self) -> list[str]:
         """One line per rule: ``param_scheduler[1]: PolyLR(lr, 1000-160000 iters)``."""
