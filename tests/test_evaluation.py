@@ -303,3 +303,25 @@ def test_per_class_table_is_logged(caplog):
         "|   circle   | 50.0 | 100.0 | 66.67 |",
         "+------------+------+-------+-------+",
     ]
+
+
+@pytest.mark.parametrize("iou_metrics", [["mIoU"], ["mDice"], ["mFscore"], ["mIoU", "mDice", "mFscore"], "mDice"])
+@pytest.mark.parametrize("prefix", [None, "val"])
+def test_output_keys_are_the_keys_compute_returns(iou_metrics, prefix):
+    metric = IoUMetric(iou_metrics=iou_metrics, prefix=prefix, num_classes=3)
+    metric.update(torch.tensor([[[0, 1], [2, 1]]]), torch.tensor([[[0, 1], [1, 2]]]))
+    assert IoUMetric.output_keys(iou_metrics=iou_metrics, prefix=prefix) == list(metric.compute())
+
+
+def test_evaluator_output_keys_from_config():
+    from lightning_runtime.evaluation._build import evaluator_output_keys
+
+    iou = dict(type="IoUMetric", iou_metrics=["mIoU"], ignore_index=255)
+    assert evaluator_output_keys(iou) == {"aAcc", "mIoU", "mAcc"}
+    assert evaluator_output_keys([iou, dict(type="IoUMetric", iou_metrics=["mFscore"], prefix="f")]) == {
+        "aAcc", "mIoU", "mAcc", "f/aAcc", "f/mFscore", "f/mPrecision", "f/mRecall"}
+    assert evaluator_output_keys(dict(type="Evaluator", metrics=[iou])) == {"aAcc", "mIoU", "mAcc"}
+    # keys known only once the metric has run: None
+    assert evaluator_output_keys([iou, dict(type="torchmetrics.Accuracy", task="binary")]) is None
+    assert evaluator_output_keys(IoUMetric(num_classes=2)) is None
+    assert evaluator_output_keys(dict(type="NoSuchMetric")) is None

@@ -59,7 +59,8 @@ from lightning_runtime.checkpoint._io import confined_path, publish_checkpoint, 
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.runtime._progress import train_iter
 from lightning_runtime.registry import HOOKS
-from lightning_runtime.checkpoint._resume import check_optimizer_state, collect_rng_states, restore_rng_states
+from lightning_runtime.checkpoint._state import ResumeState
+from lightning_runtime.evaluation._build import evaluator_output_keys
 
 __all__ = ["CheckpointHook", "check_checkpoint_hook_cfg"]
 
@@ -255,9 +256,7 @@ class CheckpointHook(Callback):
         self.out_dir: str | None = None
         self.work_dir: str | None = None
         self._saving: dict[str, Any] | None = None
-        self._loaded_ckpt: dict[str, Any] | None = None
-        self._pending_rng: dict[str, Any] | None = None
-        self._pending_grads: dict[str, torch.Tensor] | None = None
+        self._resume_state = ResumeState()  # RNG, unfinished accumulation, missing optimizer states
         self._resave_step: int | None = None
         self._loaded_state: dict[str, Any] | None = None
         self._cleaned_up = False
@@ -352,23 +351,14 @@ class CheckpointHook(Callback):
             self._check_evaluator_keys()
 
     def _check_evaluator_keys(self) -> None:
-        """Warn before training when ``save_best`` names no key the configured IoUMetric returns."""
+        """Warn before training when ``save_best`` names no key the configured ``val_evaluator`` returns."""
         cfg = getattr(self._ctx, "cfg", None)
         evaluators = cfg.get("val_evaluator") if cfg is not None and hasattr(cfg, "get") else None
         if evaluators is None or self.save_best == ["auto"]:
             return
-        known: set[str] = set()
-        for ev in evaluators if isinstance(evaluators, (list, tuple)) else [evaluators]:
-            if not hasattr(ev, "get") or str(ev.get("type", "")).rpartition(".")[2] != "IoUMetric":
-                return  # another metric: its keys are not known here
-            names = ev.get("iou_metrics", ["mIoU"])
-            keys = {"aAcc"}
-            for m in [names] if isinstance(names, str) else names:
-                keys |= {"mIoU": {"mIoU", "mAcc"}, "mDice": {"mDice", "mAcc"}}.get(m, set())
-                if m == "mFscore":
-                    keys |= {"mFscore", "mPrecision", "mRecall"}
-            prefix = ev.get("prefix")
-            known |= {f"{prefix}/{k}" for k in keys} if prefix else keys
+        known = evaluator_output_keys(evaluators)
+        if known is None:  # a metric whose keys are known only once it has run
+            return
         missing = [k for k in self.save_best or [] if k not in known]
         if missing:
             from lightning.pytorch.utilities import rank_zero_warn
@@ -581,26 +571,12 @@ class CheckpointHook(Callback):
         if self._ctx is not None:
             meta["experiment_name"] = getattr(self._ctx, "experiment_name", None)
         checkpoint["meta"] = meta
-        checkpoint["rng_states"] = collect_rng_states()
-        grads = self._accumulated_grads(trainer, pl_module)
-        if grads:
-            checkpoint["accumulated_grads"] = grads
-        if self._saving is not None:
-            if not self._saving["optimizer"]:
-                checkpoint.pop("optimizer_states", None)
-                checkpoint.pop("accumulated_grads", None)
-            if not self._saving["scheduler"]:
-                checkpoint.pop("lr_schedulers", None)
-
-    @staticmethod
-    def _accumulated_grads(trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, torch.Tensor]:
-        """Gradients of an unfinished accumulation window (lost otherwise on resume)."""
-        if trainer.accumulate_grad_batches <= 1 or trainer.state.fn != TrainerFn.FITTING:
-            return {}
-        loop = trainer.fit_loop.epoch_loop
-        if not loop._should_accumulate():
-            return {}
-        return {n: p.grad.detach().clone() for n, p in pl_module.named_parameters() if p.grad is not None}
+        keep_optimizer = self._saving is None or self._saving["optimizer"]
+        self._resume_state.add_to(checkpoint, trainer, pl_module, optimizer=keep_optimizer)
+        if not keep_optimizer:
+            checkpoint.pop("optimizer_states", None)
+        if self._saving is not None and not self._saving["scheduler"]:
+            checkpoint.pop("lr_schedulers", None)
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
@@ -680,51 +656,15 @@ class CheckpointHook(Callback):
             )
 
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
-        self._loaded_ckpt = checkpoint
-        self._pending_rng = checkpoint.get("rng_states")
-        self._pending_grads = checkpoint.get("accumulated_grads")
+        self._resume_state.take_from(checkpoint)
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        ckpt, self._loaded_ckpt = self._loaded_ckpt, None
-        if ckpt is None:
-            return
-        # Checkpoints saved with save_optimizer/save_param_scheduler=False: resume with fresh
-        # states, as MMEngine does, instead of Lightning's KeyError.
-        if "optimizer_states" not in ckpt:
-            ckpt["optimizer_states"] = [trainer.strategy.optimizer_state(o) for o in trainer.optimizers]
-            self._warn("has no optimizer state (save_optimizer=False): the optimizer starts fresh")
-        if "lr_schedulers" not in ckpt:
-            ckpt["lr_schedulers"] = [c.scheduler.state_dict() for c in trainer.lr_scheduler_configs]
-            self._warn("has no lr-scheduler state (save_param_scheduler=False): schedules restart from 0")
-        elif ckpt["lr_schedulers"] and not trainer.lr_scheduler_configs:
-            lrs = sorted({g.get("lr") for s in ckpt.get("optimizer_states") or [] if isinstance(s, dict)
-                          for g in s.get("param_groups") or [] if isinstance(g, dict)}, key=str)
-            self._warn_once(
-                "The checkpoint being resumed has lr-scheduler state, but this run has no scheduler "
-                "(param_scheduler is empty or the ParamSchedulerHook is removed): the learning rate stays "
-                f"at the checkpoint's value ({', '.join(map(str, lrs[:4])) or 'unknown'}) for the rest of the run"
-            )
-        if self._ctx is None or not self._ctx.extra.get("resume_optimizer_checked"):
-            # The Runtime checks this before the Trainer exists; a plain Lightning run is checked here,
-            # before Lightning loads the state into the optimizers.
-            check_optimizer_state(ckpt.get("optimizer_states"), trainer.optimizers, "the resumed checkpoint",
-                                  key="ckpt_path")
-
-    def _warn(self, what: str) -> None:
-        from lightning.pytorch.utilities import rank_zero_warn
-
-        rank_zero_warn(f"The checkpoint being resumed {what}; the run will not match an uninterrupted one.")
+        # A Runtime checked the optimizer state before the Trainer existed; a plain Lightning run here.
+        checked = self._ctx is not None and bool(self._ctx.extra.get("resume_optimizer_checked"))
+        self._resume_state.complete(trainer, optimizer_checked=checked, warn_once=self._warn_once)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._pending_rng is not None:
-            restore_rng_states(self._pending_rng)
-            self._pending_rng = None
-        if self._pending_grads:
-            params = dict(pl_module.named_parameters())
-            for name, grad in self._pending_grads.items():
-                if name in params:
-                    params[name].grad = grad.to(params[name].device, params[name].dtype)
-        self._pending_grads = None
+        self._resume_state.restore(pl_module)
         self._clean_up(trainer)
         self._info(f"Checkpoints will be saved to {self.out_dir}.")
 

@@ -24,13 +24,11 @@ Example:
 from __future__ import annotations
 
 import os
-import random
 import re
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, Sequence
 
-import numpy as np
 import torch
 
 from lightning_runtime.checkpoint._io import (
@@ -50,8 +48,6 @@ __all__ = [
     "resolve_load_from",
     "check_model_state",
     "check_optimizer_state",
-    "collect_rng_states",
-    "restore_rng_states",
     "checkpoint_dirs",
     "check_checkpoint_path",
     "prepare_checkpoints",
@@ -455,33 +451,6 @@ def check_optimizer_state(states: Any, optimizers: Sequence[torch.optim.Optimize
                         f"{list(shape)} for a parameter that now has shape {list(param.shape)} (the model changed)",
                         path=key, fix=fix,
                     )
-
-
-def collect_rng_states() -> dict[str, Any]:
-    """Global RNG states (torch, CUDA, numpy, python) in a ``weights_only``-loadable form.
-
-    Saved in every checkpoint by ``CheckpointHook`` and restored when the resumed run starts
-    training (``on_train_start``), so dropout and other model-side randomness continue exactly.
-    numpy's key array is stored as a tensor: ``torch.load(weights_only=True)`` refuses ndarrays.
-    """
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    return {
-        "torch": torch.get_rng_state(),
-        "torch.cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": [kind, torch.from_numpy(np.asarray(keys, dtype=np.int64)), pos, has_gauss, gauss],
-        "python": random.getstate(),
-    }
-
-
-def restore_rng_states(states: dict[str, Any]) -> None:
-    """Set the global RNG states returned by :func:`collect_rng_states`."""
-    torch.set_rng_state(states["torch"])
-    if states.get("torch.cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["torch.cuda"])
-    kind, keys, pos, has_gauss, gauss = states["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    version, internal, gauss_next = states["python"]
-    random.setstate((version, tuple(internal), gauss_next))
 
 
 def checkpoint_dirs(cfg: Mapping[str, Any], work_dir: Path) -> list[str]:
