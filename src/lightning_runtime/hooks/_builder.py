@@ -26,7 +26,7 @@ from typing import Any
 from lightning.pytorch import Callback
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from lightning_runtime.errors import ConfigError, did_you_mean
+from lightning_runtime.errors import ConfigError, check_keys
 from lightning_runtime.registry import HOOKS
 from lightning_runtime.hooks._adapter import HookCallback
 from lightning_runtime.hooks._facade import get_logger
@@ -156,15 +156,11 @@ def _default_entries(cfg_hooks: Any) -> list[tuple[str, Any]]:
             fix="write default_hooks=dict(logger=dict(type='LoggerHook', interval=50), ...)",
         )
     known = list(DEFAULT_HOOKS) + list(_EXTRA_KEYS)
+    check_keys(cfg_hooks, known, "default_hooks", what="default hook",
+               fix="correct the name, or move the hook to custom_hooks=[dict(type=...)]")
     for key, value in cfg_hooks.items():
-        if key not in known:
-            raise ConfigError(
-                f"unknown default hook {key!r}",
-                path=f"default_hooks.{key}",
-                candidates=did_you_mean(str(key), known),
-                expected="one of " + ", ".join(known),
-                fix="correct the name, or move the hook to custom_hooks=[dict(type=...)]",
-            )
+        if key == "_scope_":
+            continue
         if value is None:
             hooks.pop(key, None)
             continue

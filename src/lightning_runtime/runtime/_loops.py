@@ -28,7 +28,7 @@ import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
 
 from lightning_runtime.runtime._context import LoopSpec
-from lightning_runtime.errors import ConfigError, check_int, check_mapping, did_you_mean
+from lightning_runtime.errors import ConfigError, check_int, check_keys, check_mapping, did_you_mean
 from lightning_runtime.runtime._progress import train_epoch, train_iter, train_iters_processed
 
 __all__ = [
@@ -78,16 +78,7 @@ def parse_train_cfg(train_cfg: Mapping[str, Any] | None, *, path: str = "train_c
             raise ConfigError(f"must be True or False, got {by_epoch!r}", path=f"{path}.by_epoch",
                               fix="write by_epoch=True (epochs) or by_epoch=False (iterations), or use type=...")
     keys = _EPOCH_KEYS if by_epoch else _ITER_KEYS
-    cfg.pop("_scope_", None)
-    for key in cfg:
-        if key not in keys:
-            raise ConfigError(
-                f"{'EpochBasedTrainLoop' if by_epoch else 'IterBasedTrainLoop'} has no argument {key!r}",
-                path=f"{path}.{key}",
-                candidates=did_you_mean(key, keys),
-                expected="one of: " + ", ".join(k for k in keys if k != "type"),
-                fix=f"rename {key!r} to one of the arguments above, or remove it",
-            )
+    check_keys(cfg, keys, path, what=f"{'EpochBasedTrainLoop' if by_epoch else 'IterBasedTrainLoop'} argument")
     limit_key = "max_epochs" if by_epoch else "max_iters"
     if limit_key not in cfg:
         raise ConfigError(f"missing {limit_key!r}", path=path, fix=f"add {limit_key}=... to train_cfg")
@@ -138,15 +129,8 @@ def check_eval_cfg(name: str, cfg: Mapping[str, Any] | None) -> bool:
             f"unknown loop {cfg.get('type')!r}", path=f"{name}.type", candidates=did_you_mean(loop_type, allowed),
             fix=f"use type={allowed[0]!r} (custom loops are not supported on Lightning)",
         )
-    for key in cfg:
-        if key not in ("type", "fp16", "_scope_"):
-            raise ConfigError(
-                f"{loop_type} has no argument {key!r}",
-                path=f"{name}.{key}",
-                candidates=did_you_mean(key, ["fp16"]),
-                expected="type, fp16",
-                fix=f"remove {key!r} (a {loop_type} takes only fp16)",
-            )
+    check_keys(cfg, ("type", "fp16"), name, what=f"{loop_type} argument",
+               fix=lambda key: f"remove {key!r} (a {loop_type} takes only fp16)")
     fp16 = cfg.get("fp16", False)
     if not isinstance(fp16, bool):
         raise ConfigError(f"must be True or False, got {fp16!r}", path=f"{name}.fp16", fix="write fp16=True or fp16=False")

@@ -36,7 +36,7 @@ import torch
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
 
-from lightning_runtime.errors import ConfigError, did_you_mean
+from lightning_runtime.errors import ConfigError, check_keys, did_you_mean
 
 __all__ = ["PrecisionPlan", "plan_precision", "StaticGradScaler", "build_grad_scaler", "GradClip"]
 
@@ -82,16 +82,9 @@ def build_grad_scaler(loss_scale: Any, device: str = "cuda", *, path: str = "opt
         return _tag(StaticGradScaler(device=device, init_scale=float(loss_scale)), {"init_scale": float(loss_scale)})
     if isinstance(loss_scale, Mapping):
         allowed = ("init_scale", "growth_factor", "backoff_factor", "growth_interval", "enabled")
-        for key in loss_scale:
-            if key not in allowed:
-                raise ConfigError(
-                    f"GradScaler has no argument {key!r}",
-                    path=f"{path}.{key}",
-                    candidates=did_you_mean(key, allowed),
-                    expected=", ".join(allowed),
-                    fix=f"remove {key!r} or correct its spelling",
-                )
-        return _tag(torch.amp.GradScaler(device=device, **dict(loss_scale)), dict(loss_scale))
+        check_keys(loss_scale, allowed, path, what="GradScaler argument")
+        kwargs = {k: v for k, v in loss_scale.items() if k != "_scope_"}
+        return _tag(torch.amp.GradScaler(device=device, **kwargs), kwargs)
     raise ConfigError(
         f"must be 'dynamic', a number or a dict of GradScaler arguments, got {loss_scale!r}",
         path=path,
