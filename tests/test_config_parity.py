@@ -72,16 +72,14 @@ CORPUS_ROOT = CORPUS[0].split(os.sep + ".mim" + os.sep)[0] + "/.mim/configs" if 
 
 
 def test_corpus_is_complete() -> None:
-    if not CORPUS:
-        pytest.skip("mmsegmentation is not installed (scripts/setup.sh installs it --no-deps)")
+    assert CORPUS, "mmsegmentation is not installed (scripts/setup.sh installs it --no-deps)"
     assert len(CORPUS) == 769
 
 
 @pytest.mark.parametrize("chunk", range(N_CHUNKS))
 def test_mmseg_corpus_parity(chunk: int) -> None:
     """Every mmseg 1.2.2 config (split in chunks so pytest-xdist spreads them) loads exactly."""
-    if not CORPUS:
-        pytest.skip("mmsegmentation is not installed (scripts/setup.sh installs it --no-deps)")
+    assert CORPUS, "mmsegmentation is not installed (scripts/setup.sh installs it --no-deps)"
     files = CORPUS[chunk::N_CHUNKS]
     failures = []
     for path in files:

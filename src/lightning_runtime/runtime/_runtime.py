@@ -68,6 +68,38 @@ from lightning_runtime.checkpoint._resume import check_checkpoint_path, check_op
 
 __all__ = ["Runtime"]
 
+#: The top-level config keys that :class:`Runtime` reads, each with the module that translates it: the
+#: table above as data (``tests/test_docs.py`` checks it against ``docs/runtime.md`` and against the keys
+#: a real run reads). Legacy 0.x keys are ``lightning_runtime.config.LEGACY_KEYS``.
+TRANSLATION_TABLE: dict[str, str] = {
+    "train_cfg": "runtime/_loops",
+    "val_cfg": "runtime/_loops",
+    "test_cfg": "runtime/_loops",
+    "val_dataloader": "runtime/_loops",
+    "val_evaluator": "evaluation",
+    "test_evaluator": "evaluation",
+    "optim_wrapper": "optim, runtime/_precision",
+    "param_scheduler": "schedulers",
+    "auto_scale_lr": "runtime/_runtime",
+    "default_hooks": "hooks",
+    "custom_hooks": "hooks",
+    "launcher": "runtime/_env",
+    "env_cfg": "runtime/_env",
+    "randomness": "runtime/_env",
+    "model_wrapper_cfg": "runtime/_env",
+    "sync_bn": "runtime/_env",
+    "compile": "runtime/_runtime",
+    "work_dir": "runtime/_runtime",
+    "visualizer": "runtime/_loggers",
+    "log_level": "runtime/_runtime",
+    "log_processor": "runtime/_runtime",
+    "load_from": "checkpoint",
+    "resume": "checkpoint",
+    "default_scope": "registry",
+    "custom_imports": "registry",
+    "trainer": "runtime/_runtime",
+}
+
 log = logging.getLogger("lightning_runtime")
 
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET")
