@@ -57,6 +57,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 from lightning_runtime.checkpoint._io import confined_path, publish_checkpoint, remove_stale_temp_files, write_last_checkpoint
 from lightning_runtime.errors import ConfigError
+from lightning_runtime.runtime import _lightning_compat as compat
 from lightning_runtime.runtime._progress import train_iter
 from lightning_runtime.registry import HOOKS
 from lightning_runtime.checkpoint._state import ResumeState
@@ -459,8 +460,7 @@ class CheckpointHook(Callback):
                 self._save_regular(trainer, cur, dict(epoch=trainer.current_epoch, iter=train_iter(trainer)))
 
     def _first_val_metric(self, trainer: pl.Trainer) -> str:
-        results = getattr(trainer.fit_loop.epoch_loop.val_loop, "_results", None)
-        names = [str(k).split(".", 1)[1] for k in (results.keys() if results is not None else []) if "." in str(k)]
+        names = compat.val_logged_names(trainer)
         if not names:
             raise ConfigError(
                 "save_best='auto' but the validation logged no metric",

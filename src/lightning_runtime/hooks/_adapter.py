@@ -51,11 +51,13 @@ from lightning_runtime.hooks._hook import Hook
 __all__ = ["HookDriver", "HookCallback", "CallbackHook", "normalize_outputs", "eval_metrics"]
 
 
-def normalize_outputs(outputs: Any, trainer: Any = None) -> Optional[dict]:
+def normalize_outputs(outputs: Any, trainer: Any = None, ctx: Any = None) -> Optional[dict]:
     """Lightning's ``training_step`` outputs as MMEngine's ``log_vars`` (scalars, detached).
 
     Lightning divides the loss by ``accumulate_grad_batches`` before handing it to callbacks;
     that is undone so the logged loss is the one ``training_step`` computed, as MMEngine logs it.
+    Under the Runtime, pass its run context (``ctx``): the divisor of the last partial window is
+    kept there.
     """
     if outputs is None:
         return None
@@ -70,8 +72,8 @@ def normalize_outputs(outputs: Any, trainer: Any = None) -> Optional[dict]:
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             out[str(key)] = value
     # Under the Runtime the divisor of the last partial window is the remainder, not k (MMEngine's
-    # OptimWrapper.scale_loss); runtime/_loops records the one it used.
-    k = getattr(trainer, "lightning_runtime_loss_divisor", None) or getattr(trainer, "accumulate_grad_batches", 1) or 1
+    # OptimWrapper.scale_loss); runtime/_loops records the one it used in the run context.
+    k = getattr(ctx, "loss_divisor", None) or getattr(trainer, "accumulate_grad_batches", 1) or 1
     if k != 1 and "loss" in out:
         out["loss"] = out["loss"] * k
     return out
@@ -80,10 +82,10 @@ def normalize_outputs(outputs: Any, trainer: Any = None) -> Optional[dict]:
 def eval_metrics(trainer: Any) -> dict[str, Any]:
     """Epoch-level values logged during the validation/test run now ending (floats)."""
     metrics: dict[str, Any] = {}
-    results = getattr(trainer, "_results", None)
-    try:
-        found = results.metrics(False)["callback"] if results is not None else {}
-    except Exception:  # pragma: no cover - private API changed: fall back to callback_metrics
+    from lightning_runtime.runtime._lightning_compat import logged_eval_metrics
+
+    found = logged_eval_metrics(trainer)
+    if found is None:  # pragma: no cover - not readable: fall back to callback_metrics
         found = dict(trainer.callback_metrics)
     for key, value in found.items():
         if isinstance(value, torch.Tensor):
@@ -192,7 +194,7 @@ class HookDriver(Callback):
             "after_train_iter",
             batch_idx=self._batch_idx(trainer, batch_idx),
             data_batch=batch,
-            outputs=normalize_outputs(outputs, trainer),
+            outputs=normalize_outputs(outputs, trainer, self._ctx),
         )
 
     # ------------------------------------------------------------------ validation

@@ -46,6 +46,9 @@ class RunContext:
         train_loop: The training loop spec, ``None`` when the config has no ``train_cfg``.
         log_processor: ``log_processor`` settings (``window_size``, ``by_epoch``, ``custom_cfg``, ...).
         accumulative_counts: ``optim_wrapper.accumulative_counts`` (1 without accumulation).
+        loss_divisor: What Lightning divided the current training loss by, when the runtime
+            chose it (the remainder in the last partial accumulation window; set by
+            ``runtime/_loops.LoopControl``). ``None``: ``trainer.accumulate_grad_batches``.
         extra: Free-form values other parts of the runtime share (documented where set).
     """
 
@@ -55,6 +58,7 @@ class RunContext:
     train_loop: LoopSpec | None = None
     log_processor: Mapping[str, Any] = field(default_factory=dict)
     accumulative_counts: int = 1
+    loss_divisor: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

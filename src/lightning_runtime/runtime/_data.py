@@ -41,16 +41,15 @@ import logging
 import math
 import secrets
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.trainer.connectors.data_connector import _DataLoaderSource
 from lightning.pytorch.utilities.combined_loader import CombinedLoader
 from torch.utils.data import BatchSampler, DataLoader, IterableDataset, RandomSampler, Sampler, SequentialSampler
 
+from lightning_runtime.runtime import _lightning_compat as compat
 from lightning_runtime.runtime._context import LoopSpec
 
 __all__ = ["PassSampler", "PassLoader", "TrainDataControl"]
@@ -200,9 +199,7 @@ class PassLoader:
                 view = DataLoader(dl.dataset, batch_size=dl.batch_size, sampler=sampler, drop_last=dl.drop_last,
                                   **_loader_kwargs(dl))
             elif shard and type(sampler) is not SequentialSampler and not _rank_aware(sampler):
-                from lightning.pytorch.overrides.distributed import DistributedSamplerWrapper
-
-                sampler = DistributedSamplerWrapper(sampler, num_replicas=world, rank=rank, shuffle=False)
+                sampler = compat.DistributedSamplerWrapper(sampler, num_replicas=world, rank=rank, shuffle=False)
                 view = DataLoader(dl.dataset, batch_size=dl.batch_size, sampler=sampler, drop_last=dl.drop_last,
                                   **_loader_kwargs(dl))
         self._view = view
@@ -211,9 +208,9 @@ class PassLoader:
         if not hasattr(target, "set_epoch"):
             target = getattr(getattr(view, "batch_sampler", None), "sampler", None)
         self._epoch_targets = [target] if hasattr(target, "set_epoch") else []
-        inner = getattr(sampler, "dataset", None)  # DistributedSamplerWrapper: the user's sampler inside
-        if inner is not None and hasattr(getattr(inner, "_sampler", None), "set_epoch"):
-            self._epoch_targets.append(inner._sampler)
+        inner = compat.unforwarded_set_epoch_sampler(sampler)  # DistributedSamplerWrapper: the user's sampler
+        if inner is not None:
+            self._epoch_targets.append(inner)
 
     @property
     def view(self) -> Any:
@@ -258,9 +255,7 @@ class PassLoader:
             else:
                 loader = DataLoader(view.dataset, batch_size=None, sampler=_Skip(view.sampler, skip) if skip else view.sampler,
                                     **kwargs)
-            from lightning.fabric.utilities.data import _auto_add_worker_init_fn
-
-            _auto_add_worker_init_fn(loader, _dist()[0])
+            compat.auto_add_worker_init_fn(loader, _dist()[0])
             return iter(loader)
         if self._inner_state is not None:
             view.load_state_dict(self._inner_state)
@@ -348,17 +343,6 @@ class _PassCombinedLoader(CombinedLoader):
         return self.pass_loader.pass_length()
 
 
-@dataclass
-class _PassSource(_DataLoaderSource):
-    """Lightning's train-data source with the runtime's wrapper applied to what it returns."""
-
-    wrap: Callable[[Any], Any] | None = None
-
-    def dataloader(self) -> Any:
-        data = super().dataloader()
-        return self.wrap(data) if self.wrap is not None else data
-
-
 class TrainDataControl(Callback):
     """Feed Lightning the training data as MMEngine's loops read it (see the module docstring).
 
@@ -400,20 +384,17 @@ class TrainDataControl(Callback):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit":
             return
-        source = trainer.fit_loop._data_source
-        if not isinstance(source, _PassSource):
-            trainer.fit_loop._data_source = _PassSource(source.instance, source.name, wrap=self._wrap(trainer))
+        compat.install_train_data_wrapper(trainer, self._wrap(trainer))
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Lightning restores a stateful train loader in FitLoop.setup_data only when that runs after
         # the checkpoint's loop state is read; configure_optimizers may have set the data up
         # earlier (epoch_length_of). Loading here is idempotent and precedes the first batch.
-        trainer.fit_loop._load_combined_loader_states()
+        compat.load_train_loader_states(trainer)
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        source = trainer.fit_loop._data_source
-        if stage == "fit" and isinstance(source, _PassSource):
-            trainer.fit_loop._data_source = _DataLoaderSource(source.instance, source.name)
+        if stage == "fit":
+            compat.remove_train_data_wrapper(trainer)
 
 
 def has_mmengine_sampler(dataloader: Any) -> bool:

@@ -27,7 +27,8 @@ from typing import Any
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
 
-from lightning_runtime.runtime._context import LoopSpec
+from lightning_runtime.runtime import _lightning_compat as compat
+from lightning_runtime.runtime._context import LoopSpec, RunContext
 from lightning_runtime.errors import ConfigError, check_int, check_keys, check_mapping, did_you_mean
 from lightning_runtime.runtime._progress import train_epoch, train_iter, train_iters_processed
 
@@ -198,27 +199,25 @@ class LoopControl(Callback):
             validation this callback triggered, for inspection.
     """
 
-    def __init__(self, spec: LoopSpec, accumulative_counts: int = 1) -> None:
+    def __init__(self, spec: LoopSpec, accumulative_counts: int = 1, ctx: RunContext | None = None) -> None:
         self.spec = spec
         self.accumulative_counts = accumulative_counts
+        self.ctx = ctx
         self.validated_at: list[int] = []
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit":
             return
-        epoch_loop = trainer.fit_loop.epoch_loop
         # The one predicate Lightning asks "validate now?"; replaced by MMEngine's rule.
-        epoch_loop._should_check_val_fx = self._make_predicate(trainer)  # type: ignore[method-assign]
+        compat.set_val_check_predicate(trainer, self._make_predicate(trainer))
         k, spec = self.accumulative_counts, self.spec
-        optimization = epoch_loop.automatic_optimization
         if not spec.by_epoch and spec.max_iters is not None and k > 1 and spec.max_iters % k:
             max_iters = spec.max_iters
-            optimization.output_result_cls = _last_window_result(trainer, optimization.output_result_cls, k,
-                                                                 lambda: max_iters)
+            compat.set_loss_divisor(trainer, _last_window_divisor(trainer, k, lambda: max_iters, self.ctx))
         elif spec.by_epoch and spec.max_epochs is not None and k > 1:
             _install_global_windows(trainer, k, spec.max_epochs)
-            optimization.output_result_cls = _last_window_result(
-                trainer, optimization.output_result_cls, k, lambda: _epoch_max_iters(trainer, spec.max_epochs))
+            compat.set_loss_divisor(trainer, _last_window_divisor(
+                trainer, k, lambda: _epoch_max_iters(trainer, spec.max_epochs), self.ctx))
 
     def _make_predicate(self, trainer: pl.Trainer) -> Any:
         spec = self.spec
@@ -226,16 +225,15 @@ class LoopControl(Callback):
         def should_check_val(data_fetcher: Any = None) -> bool:
             if not trainer.enable_validation:
                 return False
-            epoch_loop = trainer.fit_loop.epoch_loop
             if spec.by_epoch:
-                if not epoch_loop._num_ready_batches_reached():
+                if not compat.num_ready_batches_reached(trainer):
                     return False
                 count = train_epoch(trainer) + 1
                 due = should_validate(spec, epochs=count)
             else:
                 count = train_iter(trainer)
                 due = should_validate(spec, iters=count)
-            if due and not epoch_loop.restarting:
+            if due and not trainer.fit_loop.epoch_loop.restarting:
                 self.validated_at.append(count)
             return due
 
@@ -275,50 +273,41 @@ def _install_global_windows(trainer: pl.Trainer, k: int, max_epochs: int) -> Non
     a window's first backward uses the in-epoch ``batch_idx``; both are replaced on this trainer.
     """
     epoch_loop = trainer.fit_loop.epoch_loop
-    optimization = epoch_loop.automatic_optimization
 
     def should_accumulate() -> bool:
         if trainer.strategy.handles_gradient_accumulation:
-            return not epoch_loop._accumulated_batches_reached()
+            return not compat.accumulated_batches_reached(trainer)
         done = int(epoch_loop.batch_progress.total.ready)  # iterations including the current one
         if done % k == 0:
             return False
         # the very last iteration of training closes the last (partial) window
         last_epoch = int(trainer.current_epoch) + 1 >= max_epochs
-        return not (last_epoch and epoch_loop._num_ready_batches_reached())
+        return not (last_epoch and compat.num_ready_batches_reached(trainer))
 
-    def zero_grad_fn(batch_idx: int, optimizer: Any) -> Any:
+    def zero_grad_due() -> bool:
         # Lightning zeroes before the first backward of a window: at global iteration % k == 0.
-        if optimization._skip_backward or (int(epoch_loop.batch_progress.total.ready) - 1) % k:
-            return None
+        return (int(epoch_loop.batch_progress.total.ready) - 1) % k == 0
 
-        def zero_grad() -> None:
-            optimization._on_before_zero_grad(optimizer)
-            optimization._optimizer_zero_grad(batch_idx, optimizer)
-
-        return zero_grad
-
-    epoch_loop._should_accumulate = should_accumulate  # type: ignore[method-assign]
-    optimization._make_zero_grad_fn = zero_grad_fn  # type: ignore[method-assign]
+    compat.install_accumulation(trainer, should_accumulate, zero_grad_due)
 
 
-def _last_window_result(trainer: pl.Trainer, base: type, k: int, max_iters_fn: Callable[[], int | None]) -> type:
-    """Lightning's closure result with MMEngine's loss factor for the last partial window.
+def _last_window_divisor(trainer: pl.Trainer, k: int, max_iters_fn: Callable[[], int | None],
+                         ctx: RunContext | None) -> Callable[[int], int]:
+    """MMEngine's loss factor for the last partial window, as a divisor of each training loss.
 
     Lightning divides each loss by ``trainer.accumulate_grad_batches`` (``normalize``); MMEngine's
     ``OptimWrapper.scale_loss`` divides by ``r = max_iters % k`` from iteration ``max_iters - r``
-    (0-based) on.
+    (0-based) on. The divisor used is recorded in ``ctx.loss_divisor`` so that the hooks log the
+    undivided loss (``hooks.normalize_outputs``).
     """
 
-    class MMEngineLossFactor(base):  # type: ignore[misc, valid-type]
-        @classmethod
-        def from_training_step_output(cls, training_step_output: Any, normalize: int = 1) -> Any:
-            max_iters = max_iters_fn()
-            if normalize == k and max_iters is not None and max_iters % k:
-                if train_iter(trainer) >= max_iters - max_iters % k:
-                    normalize = max_iters % k
-            # What the loss was divided by, so callbacks can log the undivided loss (normalize_outputs).
-            trainer.lightning_runtime_loss_divisor = normalize
-            return super().from_training_step_output(training_step_output, normalize)
+    def divisor(normalize: int) -> int:
+        max_iters = max_iters_fn()
+        if normalize == k and max_iters is not None and max_iters % k:
+            if train_iter(trainer) >= max_iters - max_iters % k:
+                normalize = max_iters % k
+        if ctx is not None:
+            ctx.loss_divisor = normalize
+        return normalize
 
-    return MMEngineLossFactor
+    return divisor
