@@ -10,7 +10,9 @@ MMEngine backend           Lightning logger                   optional dependenc
 =========================  =================================  ==========================
 
 Each backend class here is registered in ``registry.VISBACKENDS`` under MMEngine's name; calling it
-with MMEngine's arguments returns the Lightning logger. Without a ``visualizer`` the runtime uses
+with MMEngine's arguments returns the Lightning logger. Every MMEngine argument is either passed
+on (``*_logger_kwargs`` say how) or, with no Lightning equivalent and a value other than MMEngine's
+default, warned about once (rank zero) by name with what to do instead. Without a ``visualizer`` the runtime uses
 ``LocalVisBackend``, as MMEngine's Runner does.
 
 Example:
@@ -39,6 +41,9 @@ __all__ = [
     "WandbVisBackend",
     "MLflowVisBackend",
     "build_loggers",
+    "local_logger_kwargs",
+    "wandb_logger_kwargs",
+    "mlflow_logger_kwargs",
 ]
 
 
@@ -51,13 +56,104 @@ def _require(package: str, backend: str) -> None:
         )
 
 
+def _warn_unmapped(backend: str, notes: Sequence[str]) -> None:
+    """Warn (rank zero; Python shows each message once) about every argument with no Lightning equivalent."""
+    if not notes:
+        return
+    from lightning.pytorch.utilities import rank_zero_warn
+
+    for note in notes:
+        rank_zero_warn(f"visualizer.vis_backends: {backend}({note}")
+
+
+def local_logger_kwargs(save_dir: str, img_save_dir: str = "vis_image", config_save_file: str = "config.py",
+                        scalar_save_file: str = "scalars.json") -> tuple[dict[str, Any], list[str]]:
+    """``LocalVisBackend``'s arguments as ``CSVLogger`` arguments, and a note for each one not applied.
+
+    Scalars go to ``vis_data/metrics.csv`` (CSVLogger) and ``vis_data/scalars.json`` (LoggerHook),
+    images to ``vis_data/vis_image`` (SegVisualizationHook): other file names are not applied.
+    """
+    notes = []
+    if img_save_dir != "vis_image":
+        notes.append(f"img_save_dir={img_save_dir!r}) is not applied: SegVisualizationHook saves images to "
+                     "vis_data/vis_image; remove img_save_dir")
+    if config_save_file != "config.py":
+        notes.append(f"config_save_file={config_save_file!r}) is not applied: the config is not copied to "
+                     "vis_data; remove config_save_file")
+    if scalar_save_file != "scalars.json":
+        notes.append(f"scalar_save_file={scalar_save_file!r}) is not applied: scalars go to vis_data/scalars.json "
+                     "(LoggerHook) and vis_data/metrics.csv (CSVLogger); remove scalar_save_file")
+    return {"save_dir": str(Path(save_dir).parent), "name": Path(save_dir).name, "version": ""}, notes
+
+
+def wandb_logger_kwargs(save_dir: str, init_kwargs: Mapping[str, Any] | None = None, define_metric_cfg: Any = None,
+                        commit: bool | None = True, log_code_name: str | None = None,
+                        watch_kwargs: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """``WandbVisBackend``'s arguments as ``WandbLogger`` arguments, and a note for each one not applied.
+
+    ``init_kwargs`` go to ``wandb.init`` (``WandbLogger``'s own keyword arguments); the others have
+    no ``WandbLogger`` argument: ``define_metric_cfg``, ``log_code_name``, ``watch_kwargs`` and a
+    ``commit`` other than True (WandbLogger commits every logged step) get a note saying what to do.
+    """
+    notes = []
+    if define_metric_cfg is not None:
+        notes.append("define_metric_cfg=...) is not applied (WandbLogger has no such argument): call "
+                     "self.logger.experiment.define_metric(name, summary=...) in your LightningModule's on_fit_start")
+    if commit is not True:
+        notes.append(f"commit={commit!r}) is not applied: WandbLogger commits every logged step")
+    if log_code_name is not None:
+        notes.append(f"log_code_name={log_code_name!r}) is not applied (WandbLogger does not upload code): pass "
+                     "init_kwargs=dict(save_code=True), or call self.logger.experiment.log_code(name=...) yourself")
+    if watch_kwargs:
+        notes.append("watch_kwargs=...) is not applied (MMEngine uses it only when add_graph is called): call "
+                     "self.logger.watch(self, **watch_kwargs) in your LightningModule's on_fit_start")
+    return {"save_dir": save_dir, **dict(init_kwargs or {})}, notes
+
+
+_MLFLOW_ARTIFACT_SUFFIX = (".json", ".log", ".py", "yaml")
+
+
+def mlflow_logger_kwargs(save_dir: str, exp_name: str | None = None, run_name: str | None = None,
+                         tags: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
+                         tracking_uri: str | None = None, artifact_suffix: Sequence[str] | str = _MLFLOW_ARTIFACT_SUFFIX,
+                         tracked_config_keys: Any = None, artifact_location: str | None = None,
+                         ) -> tuple[dict[str, Any], list[str]]:
+    """``MLflowVisBackend``'s arguments as ``MLFlowLogger`` arguments, and a note for each one not applied.
+
+    ``exp_name`` -> ``experiment_name``; ``run_name``, ``tags``, ``tracking_uri``,
+    ``artifact_location`` keep their names. ``params`` (logged at start by MMEngine),
+    ``artifact_suffix`` (files of work_dir uploaded at the end) and ``tracked_config_keys`` (the
+    config logged as params) have no ``MLFlowLogger`` argument: each gets a note saying what to do.
+    """
+    kwargs: dict[str, Any] = {"experiment_name": exp_name or "lightning_logs", "run_name": run_name,
+                              "tags": dict(tags) if tags else None, "save_dir": save_dir}
+    if tracking_uri:
+        kwargs["tracking_uri"] = tracking_uri
+    if artifact_location:
+        kwargs["artifact_location"] = artifact_location
+    notes = []
+    if params:
+        notes.append("params=...) is not applied (MLFlowLogger has no such argument): log them with "
+                     "self.save_hyperparameters(...) in your LightningModule, or self.logger.log_hyperparams(params)")
+    suffix = (artifact_suffix,) if isinstance(artifact_suffix, str) else tuple(artifact_suffix or ())
+    if suffix != _MLFLOW_ARTIFACT_SUFFIX:
+        notes.append(f"artifact_suffix={artifact_suffix!r}) is not applied: work_dir files are not uploaded "
+                     "(MLFlowLogger(log_model=True) uploads checkpoints); remove artifact_suffix")
+    if tracked_config_keys is not None:
+        notes.append("tracked_config_keys=...) is not applied: the config is not logged as MLflow params; log what "
+                     "you need with self.logger.log_hyperparams({...})")
+    return kwargs, notes
+
+
 @VISBACKENDS.register_module()
 def LocalVisBackend(save_dir: str, img_save_dir: str = "vis_image", config_save_file: str = "config.py",
                     scalar_save_file: str = "scalars.json") -> Logger:
     """MMEngine's local backend: scalars as CSV in ``save_dir`` (``work_dir/<ts>/vis_data``)."""
     from lightning.pytorch.loggers import CSVLogger
 
-    return CSVLogger(save_dir=str(Path(save_dir).parent), name=Path(save_dir).name, version="")
+    kwargs, notes = local_logger_kwargs(save_dir, img_save_dir, config_save_file, scalar_save_file)
+    _warn_unmapped("LocalVisBackend", notes)
+    return CSVLogger(**kwargs)
 
 
 @VISBACKENDS.register_module()
@@ -75,28 +171,27 @@ def TensorboardVisBackend(save_dir: str) -> Logger:
 def WandbVisBackend(save_dir: str, init_kwargs: Mapping[str, Any] | None = None, define_metric_cfg: Any = None,
                     commit: bool | None = True, log_code_name: str | None = None,
                     watch_kwargs: Mapping[str, Any] | None = None) -> Logger:
-    """MMEngine's W&B backend: ``init_kwargs`` go to ``wandb.init`` through ``WandbLogger``."""
+    """MMEngine's W&B backend: ``init_kwargs`` go to ``wandb.init`` through ``WandbLogger`` (:func:`wandb_logger_kwargs`)."""
     _require("wandb", "WandbVisBackend")
     from lightning.pytorch.loggers import WandbLogger
 
-    return WandbLogger(save_dir=save_dir, **dict(init_kwargs or {}))
+    kwargs, notes = wandb_logger_kwargs(save_dir, init_kwargs, define_metric_cfg, commit, log_code_name, watch_kwargs)
+    _warn_unmapped("WandbVisBackend", notes)
+    return WandbLogger(**kwargs)
 
 
 @VISBACKENDS.register_module()
 def MLflowVisBackend(save_dir: str, exp_name: str | None = None, run_name: str | None = None,
                      tags: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
-                     tracking_uri: str | None = None, artifact_suffix: Sequence[str] = (".json", ".log", ".py", "yaml"),
+                     tracking_uri: str | None = None, artifact_suffix: Sequence[str] | str = _MLFLOW_ARTIFACT_SUFFIX,
                      tracked_config_keys: Any = None, artifact_location: str | None = None) -> Logger:
-    """MMEngine's MLflow backend (``exp_name`` -> ``experiment_name``)."""
+    """MMEngine's MLflow backend (``exp_name`` -> ``experiment_name``, :func:`mlflow_logger_kwargs`)."""
     _require("mlflow", "MLflowVisBackend")
     from lightning.pytorch.loggers import MLFlowLogger
 
-    kwargs: dict[str, Any] = {"experiment_name": exp_name or "lightning_logs", "run_name": run_name,
-                              "tags": dict(tags) if tags else None, "save_dir": save_dir}
-    if tracking_uri:
-        kwargs["tracking_uri"] = tracking_uri
-    if artifact_location:
-        kwargs["artifact_location"] = artifact_location
+    kwargs, notes = mlflow_logger_kwargs(save_dir, exp_name, run_name, tags, params, tracking_uri, artifact_suffix,
+                                         tracked_config_keys, artifact_location)
+    _warn_unmapped("MLflowVisBackend", notes)
     return MLFlowLogger(**kwargs)
 
 
