@@ -266,9 +266,35 @@ def locate_error(err: ConfigError, cfg: Any) -> ConfigError:
         return err
     err.with_location(file=where[0], line=where[1])
     top = getattr(cfg, "filename", None)
-    if top and where[0] != top and not where[0].startswith("<"):
-        note = (f"this value comes from {os.path.basename(where[0])}, inherited through _base_; "
-                "add _delete_=True to the dict in your config to replace the inherited one instead of merging into it")
+    own = top is not None and os.path.realpath(str(top)) == os.path.realpath(where[0])
+    if top and not own and not where[0].startswith("<"):
+        note = _inheritance_note(cfg, path, where[0])
         err.fix = f"{err.fix}; {note}" if err.fix else note
         err.args = (str(err),)
     return err
+
+
+def _inheritance_note(cfg: Any, path: str, source: str) -> str:
+    """What to do about a value inherited from ``source``: the advice that works for this path.
+
+    * a dict of another file merged into the inherited one (AdamW written over SGD keeps SGD's
+      ``momentum``): ``_delete_=True`` in that dict, named with its file;
+    * an entry of an inherited list: lists are replaced whole, so redefine the list;
+    * otherwise: set the value in your own config.
+    """
+    from lightning_runtime.config._locate import split_path  # (errors is imported by config)
+
+    parts = [int(p) if p.isdigit() else p for p in split_path(path)]
+    name = os.path.basename(source)
+    for k in range(len(parts) - 1, 0, -1):
+        ancestor = format_path(parts[:k])
+        loc = cfg.locate(ancestor)
+        if loc is not None and loc[0] != source:
+            return (f"this value comes from {name}, merged into {ancestor} of {os.path.basename(loc[0])}; "
+                    f"add _delete_=True to {ancestor} there to replace the inherited dict instead of merging into it")
+    lists = [k for k in range(1, len(parts)) if isinstance(parts[k], int)]
+    if lists:
+        listed = format_path(parts[:lists[0]])
+        return (f"this value comes from {name}, inherited through _base_; lists are replaced whole, so write "
+                f"{listed} = [...] in your config with this entry corrected")
+    return f"this value comes from {name}, inherited through _base_; set {path} in your config to override it"

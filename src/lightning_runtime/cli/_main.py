@@ -44,8 +44,27 @@ def load_merged(configs: list[str], overrides: list[str]) -> Any:
 
         cfg = Config(dict(cfg), configs[0], cfg._locator)
     if overrides:
+        _command_line_class_paths(cfg, overrides)
         cfg = load_config(cfg, overrides=overrides)
     return cfg
+
+
+def _command_line_class_paths(cfg: Any, overrides: list[str]) -> None:
+    """``--model.class_path=X`` (or ``--model X``) names the section's class as in LightningCLI.
+
+    A different class than the config's replaces the whole section (an MMSeg
+    ``model=dict(type='EncoderDecoder', ...)`` included): its ``init_args`` then come from
+    ``--model.init_args.NAME=VALUE``. The same class keeps the config's ``init_args``.
+    """
+    for section in ("model", "data"):
+        given = [o.partition("=")[2] for o in overrides if o.partition("=")[0] == f"{section}.class_path"]
+        if not given:
+            continue
+        current = cfg.get(section)
+        if isinstance(current, Mapping) and set(current) <= {"class_path", "init_args"} \
+                and current.get("class_path") == given[-1]:
+            continue
+        cfg[section] = {"class_path": given[-1], "init_args": {}}
 
 
 def _kinds() -> dict[str, Any]:
@@ -104,6 +123,12 @@ def _class_spec(value: Any, section: str) -> dict[str, Any] | None:
         return None
     if "class_path" in value:
         extra = set(value) - {"class_path", "init_args", "dict_kwargs"}
+        if extra and "type" in extra:  # merged into an inherited MMSeg-style model=dict(type=..., ...)
+            raise ConfigError(
+                f"class_path merged into an inherited {section} dict(type={value['type']!r}, ...) "
+                f"(keys {sorted(extra)} came with it)", path=section,
+                fix=f"replace the inherited section instead of merging into it: {section}: "
+                    "{_delete_: true, class_path: ..., init_args: {...}}")
         if extra:
             raise ConfigError(f"unexpected keys {sorted(extra)} next to class_path", path=section,
                               fix="put constructor arguments under init_args")
@@ -410,9 +435,26 @@ def _ckpt_path_as_resume(cfg: Any, ckpt_path: Any) -> None:
     cfg["resume"] = ckpt_path
 
 
+def _config_text(cfg: Any) -> str:
+    """The resolved config in the (first) input's format: YAML for .yaml/.yml, Python otherwise.
+
+    It loads back equal, and a ``#`` line says where ``fit`` saves it (LightningCLI prints the
+    config it would save, in its YAML, the same way).
+    """
+    from lightning_runtime.config._yaml import dump_yaml
+
+    name = str(getattr(cfg, "filename", None) or "")
+    work_dir = cfg.get("work_dir") or str(Path("work_dirs") / (Path(name).stem or "run"))
+    saved = _resolved_config_path(cfg, Path(str(work_dir)))
+    head = f"# resolved config; fit saves it as {saved} when training starts\n"
+    if name.endswith((".yaml", ".yml")):
+        return head + dump_yaml(cfg.to_dict())
+    return head + cfg.pretty_text
+
+
 def _run_config(inv: Invocation, cfg: Any, Runtime: type) -> int:  # noqa: N803 - the class
     if inv.print_config:
-        print(cfg.pretty_text)
+        print(_config_text(cfg), end="")
         return 0
     sections, trainer_overrides = split_lightning_sections(cfg)
     sub = inv.subcommand
@@ -423,9 +465,10 @@ def _run_config(inv: Invocation, cfg: Any, Runtime: type) -> int:  # noqa: N803 
         from lightning_runtime.explain import explain, plot_lr
 
         model, _ = _instantiate(sections, need_model=False)
-        print(explain(rt, model))
+        print(explain(rt, model, epoch_length=inv.epoch_length))
         if inv.plot:
-            print(f"\nlearning-rate plot written to {plot_lr(rt, inv.plot, model)}")
+            written = plot_lr(rt, inv.plot, model, epoch_length=inv.epoch_length)
+            print(f"\nlearning-rate plot written to {written}")
         return 0
     model, datamodule = _instantiate(sections, need_model=True)
     trainer_overrides = _build_trainer_objects(trainer_overrides)
@@ -456,7 +499,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         inv = parse_invocation(argv)
         if inv.help:
-            print(USAGE)
+            if inv.subcommand:
+                from lightning_runtime.cli._help import subcommand_help
+
+                print(subcommand_help(inv.subcommand))
+            else:
+                print(USAGE)
             return 0
         return _run(inv)
     except ConfigError as err:
