@@ -103,3 +103,17 @@ def test_a_model_class_spec_over_an_mmseg_model_is_told_to_replace_it_and_then_l
                     "  init_args: {}\n")
     sections, _ = split_lightning_sections(load_merged([str(mmseg), str(mine)], []))
     assert sections["model"] == {"class_path": "lightning.pytorch.demos.boring_classes.BoringModel", "init_args": {}}
+
+
+def test_fit_on_an_mmseg_model_says_it_is_not_built_here_and_how_to_give_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lightning_runtime.cli import main
+
+    cfg = _write(tmp_path / "seg.py", f"""\
+        _base_ = [{str(SCHEDULE)!r}]
+        model = dict(type='EncoderDecoder', backbone=dict(type='MixVisionTransformer'))
+        """)
+    assert main(["fit", "--config", str(cfg), f"--work_dir={tmp_path / 'wd'}"]) == 2
+    err = capsys.readouterr().err
+    assert "model.type: model = dict(type='EncoderDecoder', ...) is an OpenMMLab model" in err
+    assert "--model.class_path=my_pkg.MyModule" in err and not (tmp_path / "wd").exists()

@@ -363,8 +363,22 @@ def RuntimeCLI(sections: Mapping[str, Any]) -> Any:  # noqa: N802 - reads like t
         sys.argv = argv
 
 
-def _instantiate(sections: Mapping[str, Any], need_model: bool) -> tuple[Any, Any]:
+def _openmmlab_model_error(model: Mapping[str, Any]) -> ConfigError:
+    """``fit`` on an MMSeg/MMDet config: its ``model=dict(type='EncoderDecoder', ...)`` is not built here."""
+    return ConfigError(
+        f"model = dict(type={model.get('type')!r}, ...) is an OpenMMLab model, which lightning_runtime does "
+        "not build: the config's runtime sections are translated, the model must be a LightningModule",
+        path="model.type",
+        fix="give your LightningModule in a second config or on the command line: model: {_delete_: true, "
+            "class_path: my_pkg.MyModule, init_args: {...}} or --model.class_path=my_pkg.MyModule "
+            "(README: 'Use it from Python' shows such a module)")
+
+
+def _instantiate(sections: Mapping[str, Any], need_model: bool,
+                 config_model: Any = None) -> tuple[Any, Any]:
     if "model" not in sections:
+        if need_model and isinstance(config_model, Mapping) and "type" in config_model:
+            raise _openmmlab_model_error(config_model)
         if need_model:
             raise ConfigError(
                 "no LightningModule given", path="model",
@@ -470,7 +484,7 @@ def _run_config(inv: Invocation, cfg: Any, Runtime: type) -> int:  # noqa: N803 
             written = plot_lr(rt, inv.plot, model, epoch_length=inv.epoch_length)
             print(f"\nlearning-rate plot written to {written}")
         return 0
-    model, datamodule = _instantiate(sections, need_model=True)
+    model, datamodule = _instantiate(sections, need_model=True, config_model=cfg.get("model"))
     trainer_overrides = _build_trainer_objects(trainer_overrides)
     ckpt_path = sections.get("ckpt_path")
     if sub == "fit":
