@@ -17,5 +17,12 @@ demo: setup
 bench: setup
 	$(PY) benchmarks/run_all.py
 
+# CI runs this before the tests: mypy on src/lightning_runtime ([tool.mypy] in pyproject.toml),
+# then every ```python block of README.md and docs/*.md (scripts/check_readme_types.py).
+.PHONY: typecheck
+typecheck: setup
+	$(PY) -m mypy
+	$(PY) scripts/check_readme_types.py
+
 clean:
 	rm -rf work_dirs .pytest_cache
