@@ -107,7 +107,7 @@ def test_get_logger_keeps_a_level_the_user_chose(tmp_path, capsys):
 
     from lightning_runtime.runtime import RunContext
     from lightning_runtime.hooks._builder import build_callbacks
-    from lightning_runtime.hooks._facade import LOGGER_NAME, get_logger
+    from lightning_runtime.runtime._run_log import LOGGER_NAME, get_logger
 
     logger = logging.getLogger(LOGGER_NAME)
     saved = logger.level

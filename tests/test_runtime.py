@@ -137,7 +137,7 @@ def test_load_from_mmengine_pth(tmp_path):
                           load_from=str(pth), optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.0))))
     dst = Boring(rt)
     rt.fit(dst, loader(1), **QUIET)
-    assert torch.equal(dst.layer.weight, src.layer.weight) and rt.ctx.extra["resume_from"] is None
+    assert torch.equal(dst.layer.weight, src.layer.weight) and rt.ctx.resume_from is None
 
 
 def test_resume_from_last_checkpoint_continues_at_iteration(tmp_path):
@@ -155,13 +155,13 @@ def test_resume_from_last_checkpoint_continues_at_iteration(tmp_path):
             trainer.should_stop = trainer.global_step >= 4
 
     rt.fit(Boring(rt), loader(4), loader(1), callbacks=[ck, StopAt4()], **{**QUIET, "enable_checkpointing": True})
-    assert rt.ctx.extra["resume_from"] is None
+    assert rt.ctx.resume_from is None
     write_last_checkpoint(tmp_path, tmp_path / "iter_step=4.ckpt")
     # second run resumes at iteration 4: trains 5 and 6, validates at 6 only
     rt2 = Runtime(cfg)
     m = Boring(rt2)
     trainer = rt2.fit(m, loader(4), loader(1), **QUIET)
-    assert rt2.ctx.extra["resume_from"].endswith("iter_step=4.ckpt")
+    assert rt2.ctx.resume_from.endswith("iter_step=4.ckpt")
     assert m.steps == 2 and trainer.global_step == 6 and m.val_iters == [6]
 
 
@@ -194,7 +194,7 @@ def test_auto_scale_lr(tmp_path):
                           auto_scale_lr=dict(base_batch_size=16, enable=True)))
     m = Boring(rt)
     rt.fit(m, loader(2, batch_size=4), **QUIET)
-    assert rt.ctx.extra["auto_scale_lr_ratio"] == 0.25 and m.lrs[0] == pytest.approx(0.0025)
+    assert rt.ctx.auto_scale_lr_ratio == 0.25 and m.lrs[0] == pytest.approx(0.0025)
 
 
 def test_mmengine_sampler_disables_lightning_distributed_sampler():

@@ -660,7 +660,7 @@ class CheckpointHook(Callback):
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # A Runtime checked the optimizer state before the Trainer existed; a plain Lightning run here.
-        checked = self._ctx is not None and bool(self._ctx.extra.get("resume_optimizer_checked"))
+        checked = self._ctx is not None and self._ctx.resume_optimizer_checked
         self._resume_state.complete(trainer, optimizer_checked=checked, warn_once=self._warn_once)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -10,7 +10,7 @@ size, ``by_epoch``, ``custom_cfg``) over the run's message hub, and go (global r
 * the scalars: ``<log_dir>/vis_data/scalars.json`` and ``<log_dir>/vis_data/<timestamp>.json``
   (one JSON object per line, with ``step``, as MMEngine's ``LocalVisBackend``), and
   ``log_metrics`` of every Trainer logger. When the runtime provides a visualizer
-  (``ctx.extra['visualizer']`` with ``add_scalars``) the scalars go to it instead of the JSON files.
+  (``ctx.visualizer`` with ``add_scalars``) the scalars go to it instead of the JSON files.
 
 Losses stay detached tensors in the hub; they are turned into numbers only at a logging
 interval (no device sync per iteration). ``memory`` appears only when CUDA is available.
@@ -32,9 +32,9 @@ from typing import Any, Optional, Sequence, Union
 
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.hooks._adapter import CallbackHook
-from lightning_runtime.hooks._facade import LOG_DATEFMT, LOG_FORMAT, LOGGER_NAME, get_logger
 from lightning_runtime.hooks._hook import DATA_BATCH
 from lightning_runtime.runtime._log_processor import LogProcessor
+from lightning_runtime.runtime._run_log import close_log_file, get_logger, open_log_file
 from lightning_runtime.registry import HOOKS
 from lightning_runtime.callbacks.runtime_info import RuntimeInfoHook
 
@@ -143,21 +143,16 @@ class LoggerHook(CallbackHook):
         self._aux = None if has_info else RuntimeInfoHook()
         log_file = Path(self.runner.log_dir) / f"{self.runner.timestamp}.log"
         # Under the Runtime, the run log (runtime/_run_log.RunLogFile) already writes this file.
-        already = self._ctx is not None and bool(self._ctx.extra.get("run_log_file"))
+        already = self._ctx is not None and bool(self._ctx.run_log_file)
         if self._is_zero and self._file_handler is None and not already:
-            log_file.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(log_file, mode="a")
-            handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATEFMT))
-            get_logger().addHandler(handler)
-            self._file_handler = handler
+            self._file_handler = open_log_file(log_file)
 
     def teardown(self, trainer: Any, pl_module: Any, stage: str) -> None:
         self._close_file()
 
     def _close_file(self) -> None:
         if self._file_handler is not None:
-            logging.getLogger(LOGGER_NAME).removeHandler(self._file_handler)
-            self._file_handler.close()
+            close_log_file(self._file_handler)
             self._file_handler = None
 
     def _call(self, name: str, **kwargs: Any) -> None:

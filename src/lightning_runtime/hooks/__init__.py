@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from lightning_runtime.hooks._adapter import CallbackHook, HookCallback, HookDriver, eval_metrics, normalize_outputs
 from lightning_runtime.hooks._builder import DEFAULT_HOOKS, build_callbacks, build_hook, hooks_info, sort_by_priority
-from lightning_runtime.hooks._facade import LoopView, ModelWrapper, OptimWrapperView, RunnerFacade, get_logger
+from lightning_runtime.hooks._facade import LoopView, ModelWrapper, OptimWrapperView, RunnerFacade
 from lightning_runtime.hooks._hook import DATA_BATCH, Hook
 from lightning_runtime.hooks._message_hub import HistoryBuffer, MessageHub, message_hub_for
 from lightning_runtime.hooks._priority import Priority, get_priority, priority_name
+from lightning_runtime.runtime._run_log import get_logger
 
 __all__ = [
     "Hook",

@@ -29,7 +29,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from lightning_runtime.errors import ConfigError, check_keys
 from lightning_runtime.registry import HOOKS
 from lightning_runtime.hooks._adapter import HookCallback
-from lightning_runtime.hooks._facade import get_logger
+from lightning_runtime.runtime._run_log import get_logger
 from lightning_runtime.hooks._hook import Hook
 from lightning_runtime.hooks._priority import get_priority, priority_name
 

@@ -11,8 +11,8 @@
 * ``optim_wrapper`` (``get_lr()``, ``get_momentum()``, ``optimizer``, ``param_groups``; ``None``
   when the Trainer has no optimizer, e.g. ``trainer.validate``), ``param_schedulers``;
 * ``message_hub`` (one per Trainer, see :mod:`.message_hub`), ``logger`` (the
-  ``lightning_runtime`` Python logger), ``visualizer`` (``ctx.extra['visualizer']`` when the
-  runtime set one, else ``None``);
+  ``lightning_runtime`` Python logger), ``visualizer`` (``ctx.visualizer`` when one was
+  set, else ``None``);
 * ``work_dir``, ``log_dir``, ``timestamp``, ``experiment_name``, ``cfg``, ``rank``,
   ``world_size``, ``train_dataloader``/``val_dataloader``/``test_dataloader``, and ``trainer``
   (the Lightning Trainer itself, an escape hatch).
@@ -23,7 +23,6 @@ Anything else raises ``AttributeError`` listing what is offered.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,44 +30,10 @@ from typing import Any, Optional
 
 from lightning_runtime.optim._wrappers import OptimWrapper
 from lightning_runtime.runtime._progress import train_epoch, train_iter
+from lightning_runtime.runtime._run_log import get_logger
 from lightning_runtime.hooks._message_hub import MessageHub, message_hub_for
 
-__all__ = ["get_logger", "RunnerFacade", "ModelWrapper", "OptimWrapperView", "LoopView", "LoopState", "run_timestamp"]
-
-LOGGER_NAME = "lightning_runtime"
-
-LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
-LOG_DATEFMT = "%Y/%m/%d %H:%M:%S"
-
-
-class _ConsoleHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stdout`` is now (pytest's capture, notebooks, redirections)."""
-
-    @property
-    def stream(self) -> Any:
-        return sys.stdout
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
-
-
-def get_logger() -> logging.Logger:
-    """The ``lightning_runtime`` logger, with a console handler if it has none.
-
-    Its level becomes INFO only when unset (``NOTSET``); a level the user chose (e.g.
-    ``logging.getLogger('lightning_runtime').setLevel(logging.WARNING)``) is left alone.
-    """
-    logger = logging.getLogger(LOGGER_NAME)
-    if logger.level == logging.NOTSET:
-        logger.setLevel(logging.INFO)
-    if not any(getattr(h, "_lightning_runtime_console", False) for h in logger.handlers):
-        handler = _ConsoleHandler()
-        handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATEFMT))
-        handler._lightning_runtime_console = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    return logger
-
+__all__ = ["RunnerFacade", "ModelWrapper", "OptimWrapperView", "LoopView", "LoopState", "run_timestamp"]
 
 class ModelWrapper:
     """``runner.model``: wraps the LightningModule as MMEngine's model wrappers do.
@@ -248,7 +213,7 @@ class RunnerFacade:
 
     @property
     def visualizer(self) -> Any:
-        return self._ctx.extra.get("visualizer") if self._ctx is not None else None
+        return self._ctx.visualizer if self._ctx is not None else None
 
     @property
     def timestamp(self) -> str:

@@ -49,7 +49,22 @@ class RunContext:
         loss_divisor: What Lightning divided the current training loss by, when the runtime
             chose it (the remainder in the last partial accumulation window; set by
             ``runtime/_loops.LoopControl``). ``None``: ``trainer.accumulate_grad_batches``.
-        extra: Free-form values other parts of the runtime share (documented where set).
+        seed: The seed ``randomness`` set (``runner.seed``), ``None`` when unseeded.
+        launcher: ``launcher`` (``'none'``, ``'pytorch'``, ``'slurm'``, ``'mpi'``).
+        log_level: ``log_level``, upper case.
+        run_log_file: ``work_dir/<timestamp>/<timestamp>.log``, written by the Runtime's
+            :class:`~lightning_runtime.runtime._run_log.RunLogFile` (the LoggerHook then opens no file
+            of its own); ``None`` without a Runtime.
+        visualizer: An object with MMEngine's ``Visualizer`` interface (``add_scalars``, ...) for
+            ``runner.visualizer``; the LoggerHook sends scalars to it instead of the JSON files. The
+            Runtime sets none (``vis_backends`` become Lightning loggers); set it to bring your own.
+        auto_scale_lr_ratio: The factor ``auto_scale_lr`` applied to every lr, once known
+            (``configure_optimizers``).
+        resume_from: The checkpoint ``Runtime.fit`` resumes from (``ckpt_path``), or ``None``.
+        load_from: The file whose weights ``Runtime.fit`` loaded, or ``None``.
+        resume_checkpoint: The resume file's summary (``checkpoint._resume.check_checkpoint_path``:
+            path, key, optimizer-state shapes) for the optimizer check in ``configure_optimizers``.
+        resume_optimizer_checked: That check ran, so ``CheckpointHook`` does not repeat it.
     """
 
     cfg: Mapping[str, Any]
@@ -59,7 +74,16 @@ class RunContext:
     log_processor: Mapping[str, Any] = field(default_factory=dict)
     accumulative_counts: int = 1
     loss_divisor: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    launcher: str = "none"
+    log_level: str = "INFO"
+    run_log_file: str | None = None
+    visualizer: Any = None
+    auto_scale_lr_ratio: float | None = None
+    resume_from: str | None = None
+    load_from: str | None = None
+    resume_checkpoint: dict[str, Any] | None = None
+    resume_optimizer_checked: bool = False
 
     @property
     def log_dir(self) -> Path:

@@ -1,5 +1,12 @@
-"""The run's text log: ``work_dir/<timestamp>/<timestamp>.log``, as MMEngine's runner keeps it.
+"""Logging setup, in one place: the ``lightning_runtime`` logger, its console handler and format, the run's text log.
 
+:func:`get_logger` gives the ``lightning_runtime`` logger with MMEngine's line format on the
+console (INFO unless the user chose a level); :func:`open_log_file` / :func:`close_log_file` add
+and remove a text-log file handler in that format (``LoggerHook`` without a Runtime). Importing
+this module gives the logger a ``NullHandler`` (a library's default) so nothing is printed by
+Python's last-resort handler before :func:`get_logger` is called.
+
+The run's text log is ``work_dir/<timestamp>/<timestamp>.log``, as MMEngine's runner keeps it.
 :class:`RunLogFile` is a callback the :class:`~lightning_runtime.runtime._runtime.Runtime` adds. From
 ``setup`` on it buffers every record of the ``lightning_runtime`` and ``lightning.pytorch`` loggers
 in memory; the file is created only when the loop actually starts (``on_fit_start``,
@@ -15,14 +22,73 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import sys
 from pathlib import Path
 from typing import Any
 
 from lightning.pytorch.callbacks import Callback
 
-__all__ = ["RunLogFile", "RUN_LOGGERS"]
+__all__ = ["RunLogFile", "RUN_LOGGERS", "LOGGER_NAME", "LOG_FORMAT", "LOG_DATEFMT", "get_logger", "log_formatter",
+           "open_log_file", "close_log_file"]
 
-RUN_LOGGERS = ("lightning_runtime", "lightning.pytorch")
+LOGGER_NAME = "lightning_runtime"
+"""The package's Python logger (MMEngine's ``MMLogger`` role)."""
+
+LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
+LOG_DATEFMT = "%Y/%m/%d %H:%M:%S"
+
+RUN_LOGGERS = (LOGGER_NAME, "lightning.pytorch")
+
+logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())
+
+
+def log_formatter() -> logging.Formatter:
+    """MMEngine's log-line format (``2024/01/01 12:00:00 - lightning_runtime - INFO - ...``)."""
+    return logging.Formatter(LOG_FORMAT, LOG_DATEFMT)
+
+
+class _ConsoleHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is now (pytest's capture, notebooks, redirections)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def get_logger() -> logging.Logger:
+    """The ``lightning_runtime`` logger, with a console handler if it has none.
+
+    Its level becomes INFO only when unset (``NOTSET``); a level the user chose (e.g.
+    ``logging.getLogger('lightning_runtime').setLevel(logging.WARNING)``) is left alone.
+    """
+    logger = logging.getLogger(LOGGER_NAME)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+    if not any(getattr(h, "_lightning_runtime_console", False) for h in logger.handlers):
+        handler = _ConsoleHandler()
+        handler.setFormatter(log_formatter())
+        handler._lightning_runtime_console = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    return logger
+
+
+def open_log_file(path: str | Path) -> logging.FileHandler:
+    """Append the ``lightning_runtime`` logger's records to ``path`` (directories made); undo with :func:`close_log_file`."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, mode="a")
+    handler.setFormatter(log_formatter())
+    get_logger().addHandler(handler)
+    return handler
+
+
+def close_log_file(handler: logging.Handler) -> None:
+    """Detach and close a handler :func:`open_log_file` returned."""
+    logging.getLogger(LOGGER_NAME).removeHandler(handler)
+    handler.close()
 
 
 class RunLogFile(Callback):
@@ -42,13 +108,11 @@ class RunLogFile(Callback):
 
     # ------------------------------------------------------------------ attach / detach
     def _attach(self) -> None:
-        from lightning_runtime.hooks._facade import LOG_DATEFMT, LOG_FORMAT
-
         if self._buffer is not None:
             return
         buffer = logging.handlers.MemoryHandler(capacity=100_000, flushLevel=logging.CRITICAL + 1,
                                                 flushOnClose=False)
-        buffer.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATEFMT))
+        buffer.setFormatter(log_formatter())
         buffer.setLevel(self.level)
         for name in RUN_LOGGERS:
             logger = logging.getLogger(name)
@@ -59,13 +123,11 @@ class RunLogFile(Callback):
         self._buffer = buffer
 
     def _open_file(self) -> None:
-        from lightning_runtime.hooks._facade import LOG_DATEFMT, LOG_FORMAT
-
         if self._buffer is None or self._file is not None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(self.path, mode="a")
-        handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATEFMT))
+        handler.setFormatter(log_formatter())
         handler.setLevel(self.level)
         self._buffer.setTarget(handler)
         self._buffer.flush()

@@ -63,6 +63,7 @@ from lightning_runtime.runtime._env import apply_randomness, plan_env
 from lightning_runtime.runtime._loops import LoopControl, check_eval_cfg, loop_trainer_kwargs, parse_train_cfg
 from lightning_runtime.runtime._overlaps import check_overlaps
 from lightning_runtime.runtime._precision import plan_precision
+from lightning_runtime.runtime._run_log import RunLogFile
 from lightning_runtime.checkpoint._lock import work_dir_lock
 from lightning_runtime.checkpoint._resume import check_checkpoint_path, check_optimizer_state, prepare_checkpoints
 
@@ -378,9 +379,11 @@ class Runtime:
             train_loop=self.train_loop,
             log_processor=log_processor,
             accumulative_counts=self.precision.accumulative_counts,
+            seed=self.seed,
+            launcher=self.launcher,
+            log_level=log_level,
         )
-        self.ctx.extra.update(seed=self.seed, log_level=log_level, launcher=self.launcher,
-                              run_log_file=str(self.ctx.log_dir / f"{timestamp}.log"))
+        self.ctx.run_log_file = str(self.ctx.log_dir / f"{timestamp}.log")
         self._loop_control = (LoopControl(self.train_loop, accumulative_counts=self.precision.accumulative_counts,
                                           ctx=self.ctx)
                               if self.train_loop is not None else None)
@@ -470,10 +473,9 @@ class Runtime:
     def callbacks(self) -> list[Callback]:
         """The hook callbacks (``default_hooks`` + ``custom_hooks``, by priority) and the runtime's own."""
         from lightning_runtime.hooks import build_callbacks
-        from lightning_runtime.runtime._run_log import RunLogFile
 
         # The run log comes first so that its buffer sees every callback's setup messages.
-        out: list[Callback] = [RunLogFile(self.ctx.extra["run_log_file"], self.log_level)]
+        out: list[Callback] = [RunLogFile(self.ctx.run_log_file or "", self.log_level)]
         out.extend(build_callbacks(self.ctx))
         if self._loop_control is not None:
             out.append(self._loop_control)
@@ -519,16 +521,16 @@ class Runtime:
             raise ConfigError("missing optim_wrapper", path="optim_wrapper",
                               fix="add optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))")
         optimizer = build_optimizer(module, self.cfg["optim_wrapper"])
-        summary = self.ctx.extra.get("resume_checkpoint")
+        summary = self.ctx.resume_checkpoint
         if summary:  # the resume file's optimizer state fits this optimizer, before Lightning loads it
             check_optimizer_state(summary["optimizer_states"], [optimizer], summary["path"], key=summary["key"])
-            self.ctx.extra["resume_optimizer_checked"] = True
+            self.ctx.resume_optimizer_checked = True
         trainer = compat.attached_trainer(module)
         ratio = _auto_scale_ratio(self.cfg.get("auto_scale_lr"), trainer)
         if ratio is not None:
             for group in optimizer.param_groups:
                 group["lr"] = group["lr"] * ratio
-            self.ctx.extra["auto_scale_lr_ratio"] = ratio
+            self.ctx.auto_scale_lr_ratio = ratio
         sched_cfg = self.cfg.get("param_scheduler")
         if not sched_cfg or self._scheduler_hook_removed():
             return {"optimizer": optimizer}
@@ -620,8 +622,8 @@ class Runtime:
         # resume/load_from resolved, load_from applied, the resume file read and checked: before
         # anything is written (checkpoint/_resume.prepare_checkpoints)
         resume_from, load_from, summary = prepare_checkpoints(self.cfg, self.ctx.work_dir, module)
-        self.ctx.extra.update(resume_from=resume_from, load_from=load_from, resume_checkpoint=summary,
-                              resume_optimizer_checked=False)
+        self.ctx.resume_from, self.ctx.load_from, self.ctx.resume_checkpoint = resume_from, load_from, summary
+        self.ctx.resume_optimizer_checked = False
         module, overrides = self._prepare(module, [train_dataloaders, val_dataloaders])
         overrides.update(trainer_overrides)
         if self._data_control is not None:
@@ -650,6 +652,3 @@ class Runtime:
         module, overrides = self._prepare(module, [dataloaders])
         trainer = self.build_trainer(**{**overrides, **trainer_overrides})
         return trainer.test(module, dataloaders=dataloaders, datamodule=datamodule, ckpt_path=ckpt_path)
-
-
-logging.getLogger("lightning_runtime").addHandler(logging.NullHandler())
