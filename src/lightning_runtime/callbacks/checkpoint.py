@@ -56,6 +56,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
 
 from lightning_runtime.checkpoint._io import confined_path, publish_checkpoint, remove_stale_temp_files, write_last_checkpoint
+from lightning_runtime.callbacks.early_stopping import GREATER_KEYS, LESS_KEYS, infer_rule
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.runtime import _lightning_compat as compat
 from lightning_runtime.runtime._progress import train_iter
@@ -155,8 +156,8 @@ class CheckpointHook(Callback):
         "less": lambda x, y: x < y,
     }
     init_value_map = {"greater": -inf, "less": inf}
-    _default_greater_keys = ["acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc"]
-    _default_less_keys = ["loss"]
+    _default_greater_keys = list(GREATER_KEYS)
+    _default_less_keys = list(LESS_KEYS)
 
     def __init__(
         self,
@@ -272,29 +273,14 @@ class CheckpointHook(Callback):
         if len(rules) == 1:
             rules = rules * len(keys)
         out = {}
-        greater = {k.lower() for k in self.greater_keys}
-        less = {k.lower() for k in self.less_keys}
         for rule, key in zip(rules, keys):
             if rule is not None and rule not in self.rule_map:
                 raise ConfigError(f"must be 'greater', 'less' or None, got {rule!r}", path="rule",
                                   fix="use rule='greater' (higher is better, e.g. mIoU) or rule='less' "
                                   "(e.g. a loss), or leave it out to infer it from the metric name")
             if rule is None:
-                lc = key.lower()
-                if lc in greater:
-                    rule = "greater"
-                elif lc in less:
-                    rule = "less"
-                elif any(k in lc for k in greater):
-                    rule = "greater"
-                elif any(k in lc for k in less):
-                    rule = "less"
-                else:
-                    raise ConfigError(
-                        f"cannot infer whether a greater or smaller {key!r} is better",
-                        path="rule",
-                        fix=f"set rule='greater' or rule='less' (or add {key!r} to greater_keys/less_keys)",
-                    )
+                rule = infer_rule(key, self.greater_keys, self.less_keys,
+                                  fix=f"set rule='greater' or rule='less' (or add {key!r} to greater_keys/less_keys)")
             out[key] = rule
         return out
 

@@ -12,6 +12,7 @@ Lightning (``current - min_delta > best``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Optional
 
 from lightning.pytorch.callbacks import EarlyStopping
@@ -20,17 +21,35 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 from lightning_runtime.errors import ConfigError, check_int, check_number
 from lightning_runtime.registry import HOOKS
 
-__all__ = ["EarlyStoppingHook"]
+__all__ = ["EarlyStoppingHook", "infer_rule", "GREATER_KEYS", "LESS_KEYS"]
 
-_GREATER = ["acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc"]
-_LESS = ["loss"]
+#: Metric names (or parts of names) for which a greater value is better (MMEngine's list).
+GREATER_KEYS: tuple[str, ...] = ("acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc")
+#: Metric names (or parts of names) for which a smaller value is better.
+LESS_KEYS: tuple[str, ...] = ("loss",)
 
 
-def infer_rule(monitor: str) -> str:
-    """MMEngine's ``EarlyStoppingHook._init_rule``."""
-    greater = {k.lower() for k in _GREATER}
-    less = {k.lower() for k in _LESS}
-    name = monitor.lower()
+def infer_rule(
+    metric: str,
+    greater_keys: Iterable[str] = GREATER_KEYS,
+    less_keys: Iterable[str] = LESS_KEYS,
+    *,
+    fix: str = "set rule='greater' or rule='less'",
+) -> str:
+    """``'greater'`` or ``'less'`` for ``metric``: MMEngine's ``_init_rule`` (CheckpointHook, EarlyStoppingHook).
+
+    An exact (case-insensitive) name wins over a part of a name; ``greater_keys`` over ``less_keys``.
+
+    Example:
+        >>> infer_rule('mIoU'), infer_rule('val/loss_ce')
+        ('greater', 'less')
+
+    Raises:
+        ConfigError: at ``rule`` when neither list matches (``fix`` says what to do).
+    """
+    greater = {k.lower() for k in greater_keys}
+    less = {k.lower() for k in less_keys}
+    name = metric.lower()
     if name in greater:
         return "greater"
     if name in less:
@@ -39,11 +58,7 @@ def infer_rule(monitor: str) -> str:
         return "greater"
     if any(k in name for k in less):
         return "less"
-    raise ConfigError(
-        f"cannot infer whether {monitor!r} should grow or shrink",
-        path="rule",
-        fix="set rule='greater' or rule='less'",
-    )
+    raise ConfigError(f"cannot infer whether a greater or smaller {metric!r} is better", path="rule", fix=fix)
 
 
 @HOOKS.register_module()

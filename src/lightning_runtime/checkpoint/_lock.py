@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning_runtime.errors import ConfigError
+from lightning_runtime.utils import env_is_rank_zero
 
 __all__ = ["LOCK_FILE", "work_dir_lock"]
 
@@ -26,15 +27,6 @@ log = logging.getLogger("lightning_runtime")
 
 LOCK_FILE = ".lightning_runtime.lock"
 """Name of the lock file a training run holds in its ``work_dir``."""
-
-
-def _global_rank_is_zero() -> bool:
-    for var in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID", "PMI_RANK", "OMPI_COMM_WORLD_RANK",
-                "JSM_NAMESPACE_RANK"):
-        value = os.environ.get(var)
-        if value not in (None, "", "0"):
-            return False
-    return True
 
 
 def _pid_alive(pid: int) -> bool:
@@ -81,7 +73,7 @@ def work_dir_lock(work_dir: str | os.PathLike[str]) -> Iterator[None]:
         ConfigError: another live run holds the lock (or a run on another host, or the lock file is
             unreadable), or ``work_dir`` cannot be written.
     """
-    if not _global_rank_is_zero():
+    if not env_is_rank_zero():
         yield
         return
     root = Path(work_dir)

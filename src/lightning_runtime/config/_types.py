@@ -38,12 +38,21 @@ def hook_value(item: Any, cls: type[ConfigDict] | None = None) -> Any:
     return item
 
 
-def to_plain(value: Any) -> Any:
-    """Return ``value`` with every mapping turned into a plain ``dict``; lists/tuples keep type."""
-    if isinstance(value, dict):
-        return {k: to_plain(v) for k, v in dict.items(value)}
+def to_plain(value: Any, *, drop_scope: bool = False) -> Any:
+    """Return ``value`` with every mapping turned into a plain ``dict``; lists/tuples keep type.
+
+    With ``drop_scope``, ``_scope_`` keys are left out: MMEngine adds them to the typed dicts of a
+    ``mmseg::`` base, and with one registry per kind here they have nothing to select.
+
+    Example:
+        >>> to_plain(ConfigDict(a=[dict(type='SGD', _scope_='mmseg')]), drop_scope=True)
+        {'a': [{'type': 'SGD'}]}
+    """
+    if isinstance(value, Mapping):
+        items = dict.items(value) if isinstance(value, dict) else value.items()
+        return {k: to_plain(v, drop_scope=drop_scope) for k, v in items if not (drop_scope and k == "_scope_")}
     if isinstance(value, (list, tuple)):
-        return type(value)(to_plain(v) for v in value)
+        return type(value)(to_plain(v, drop_scope=drop_scope) for v in value)
     return value
 
 

@@ -21,6 +21,7 @@ from torchmetrics import Metric
 from lightning_runtime.errors import ConfigError, did_you_mean
 from lightning_runtime.evaluation._png import write_png
 from lightning_runtime.registry import METRICS
+from lightning_runtime.utils import is_main_process
 
 __all__ = ["IoUMetric", "total_area_to_metrics", "format_class_table", "ALLOWED_IOU_METRICS"]
 
@@ -34,12 +35,6 @@ _SUMMARY_KEYS: dict[str, tuple[str, ...]] = {
     "mDice": ("mDice", "mAcc"),
     "mFscore": ("mFscore", "mPrecision", "mRecall"),
 }
-
-
-def _is_main_process() -> bool:
-    return not (torch.distributed.is_available() and torch.distributed.is_initialized()) or (
-        torch.distributed.get_rank() == 0
-    )
 
 
 def format_class_table(columns: Mapping[str, Sequence[Any]]) -> str:
@@ -163,7 +158,7 @@ class IoUMetric(Metric):
         self.per_class: dict[str, list[float]] = {}
         self.table = ""
         self._saved = 0
-        if output_dir and _is_main_process():
+        if output_dir and is_main_process():
             os.makedirs(output_dir, exist_ok=True)
         if num_classes is not None:
             self._add_area_states(num_classes)
@@ -300,7 +295,7 @@ class IoUMetric(Metric):
         columns: dict[str, Sequence[Any]] = {"Class": names}
         columns.update({k: [np.round(v * 100, 2)[i] for i in range(len(v))] for k, v in ret.items()})
         self.table = format_class_table(columns)
-        if _is_main_process():
+        if is_main_process():
             logger.info("per class results:")
             logger.info("\n%s", self.table)
         if self.prefix:

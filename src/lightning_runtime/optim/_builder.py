@@ -23,7 +23,8 @@ from lightning_runtime.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS
 from lightning_runtime.optim._groups import check_coverage, name_param_groups
 from lightning_runtime.optim._spec import parse_optim_wrapper
 
-__all__ = ["build_optimizer", "build_stand_in_optimizer", "optimization_root", "register_torch_optimizers"]
+__all__ = ["build_optimizer", "build_stand_in_optimizer", "check_optimizer_contract", "optimization_root",
+           "register_torch_optimizers"]
 
 
 def register_torch_optimizers() -> list[str]:
@@ -125,7 +126,39 @@ def build_optimizer(model: nn.Module, optim_wrapper_cfg: Mapping[str, Any], *, p
         check_coverage(optimizer, inner, ctor_name)
     except ConfigError as err:
         raise err.with_location(path=path)
+    check_optimizer_contract(optimizer, path=f"{path}.optimizer")
     return optimizer
+
+
+def check_optimizer_contract(optimizer: torch.optim.Optimizer, *, path: str = "optim_wrapper.optimizer") -> None:
+    """What the schedulers, log lines and Lightning's training step need of an optimizer, checked before training.
+
+    Every param group holds a numeric ``lr`` (the scheduler and the logger read it, as MMEngine's
+    do), and ``step`` takes a ``closure`` (Lightning runs forward and backward inside it).
+
+    Raises:
+        ConfigError: A group without ``lr`` (the seed tutorial's ``MyOptimizer(a, b, c)`` shape), or
+            a ``step()`` without a ``closure`` parameter.
+    """
+    name = type(optimizer).__name__
+    for i, group in enumerate(optimizer.param_groups):
+        lr = group.get("lr")
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, torch.Tensor)):
+            raise ConfigError(
+                f"{name}'s param group {i} has no numeric 'lr' (got {lr!r}): the param schedulers and the "
+                "log lines read each group's lr, as MMEngine's do", path=path,
+                fix=f"give {name} an lr argument and pass it in the defaults: "
+                    "super().__init__(params, dict(lr=lr, ...)); then set optimizer=dict(type=..., lr=0.01, ...)")
+    try:
+        params = inspect.signature(optimizer.step).parameters
+    except (TypeError, ValueError):  # a builtin: nothing to read
+        return
+    if "closure" not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        raise ConfigError(
+            f"{name}.step() takes no closure: Lightning runs forward and backward inside the closure it "
+            "passes to step()", path=path,
+            fix=f"define {name}.step(self, closure=None) and call loss = closure() (with torch.enable_grad()) "
+                "first, as torch.optim optimizers do")
 
 
 def build_stand_in_optimizer(optim_wrapper_cfg: Mapping[str, Any], *, path: str = "optim_wrapper") -> torch.optim.Optimizer:

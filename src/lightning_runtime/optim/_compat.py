@@ -7,8 +7,9 @@ A constructor copied from MMSegmentation (``from mmengine.dist import get_dist_i
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
+
+from lightning_runtime.utils import dist_info
 
 __all__ = ["get_dist_info", "print_log"]
 
@@ -16,12 +17,8 @@ _logger = logging.getLogger("lightning_runtime.optim")
 
 
 def get_dist_info() -> tuple[int, int]:
-    """``(rank, world_size)`` from torch.distributed when initialised, else the environment."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    """``(rank, world_size)`` of the process group, ``(0, 1)`` without one, as MMEngine's (see :func:`~lightning_runtime.utils.dist_info`)."""
+    return dist_info()
 
 
 def print_log(msg: Any, logger: Any = None, level: int = logging.INFO) -> None:

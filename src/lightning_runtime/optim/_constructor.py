@@ -35,10 +35,11 @@ from torch.nn import GroupNorm, LayerNorm
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
+from lightning_runtime.config._types import to_plain
 from lightning_runtime.errors import ConfigError, check_keys
 from lightning_runtime.registry import OPTIMIZERS, check_kwargs
 from lightning_runtime.optim._groups import choose_implementation, merge_param_groups, warn_custom_keys
-from lightning_runtime.optim._spec import _missing_optimizer_error, _plain
+from lightning_runtime.optim._spec import _missing_optimizer_error
 
 __all__ = ["DefaultOptimWrapperConstructor", "build_torch_optimizer"]
 
@@ -112,7 +113,7 @@ class DefaultOptimWrapperConstructor:
                               fix="pass dict(optimizer=dict(type='SGD', lr=0.01), ...)")
         if optim_wrapper_cfg.get("optimizer") is None:
             raise _missing_optimizer_error(optim_wrapper_cfg, "")
-        self.optim_wrapper_cfg = _plain(optim_wrapper_cfg)
+        self.optim_wrapper_cfg = to_plain(optim_wrapper_cfg, drop_scope=True)
         self.optimizer_cfg = self.optim_wrapper_cfg.pop("optimizer")
         self.paramwise_cfg = {} if paramwise_cfg is None else paramwise_cfg
         self.base_lr = self.optimizer_cfg.get("lr", None)

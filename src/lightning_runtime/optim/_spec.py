@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from lightning_runtime.config._types import to_plain
 from lightning_runtime.errors import ConfigError, check_keys, did_you_mean
 
 __all__ = ["OptimWrapperSpec", "parse_optim_wrapper", "check_optimizer_numbers", "OPTIM_WRAPPER_KEYS"]
@@ -88,19 +89,6 @@ class OptimWrapperSpec:
     paramwise_cfg: dict[str, Any] | None
     constructor: Any
     use_fsdp: bool = False
-
-
-def _plain(obj: Any) -> Any:
-    """Mappings -> dict, recursively (attribute-access config objects included), without ``_scope_``.
-
-    ``_scope_`` is what MMEngine adds to the typed dicts of a ``mmseg::`` base; one registry per
-    kind here, so it has nothing to select.
-    """
-    if isinstance(obj, Mapping):
-        return {k: _plain(v) for k, v in obj.items() if k != "_scope_"}
-    if isinstance(obj, list):
-        return [_plain(v) for v in obj]
-    return obj
 
 
 _NUMERIC_NAMES = ("lr", "weight_decay", "momentum", "dampening", "eps", "alpha", "lr_decay", "rho")
@@ -319,7 +307,7 @@ def parse_optim_wrapper(cfg: Mapping[str, Any], *, path: str = "optim_wrapper") 
     if not isinstance(cfg, Mapping):
         raise ConfigError(f"must be a dict, got {type(cfg).__name__}", path=path,
                           fix="write optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))")
-    cfg = _plain(cfg)
+    cfg = to_plain(cfg, drop_scope=True)
     # An unsupported wrapper first: its own keys (Apex's opt_level, ...) are not typos.
     wtype = cfg.get("type", "OptimWrapper")
     short = wtype.rpartition(".")[2] if isinstance(wtype, str) else getattr(wtype, "__name__", "")

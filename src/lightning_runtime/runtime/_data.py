@@ -51,18 +51,13 @@ from torch.utils.data import BatchSampler, DataLoader, IterableDataset, RandomSa
 
 from lightning_runtime.runtime import _lightning_compat as compat
 from lightning_runtime.runtime._context import LoopSpec
+from lightning_runtime.utils import dist_info
 
 __all__ = ["PassSampler", "PassLoader", "TrainDataControl"]
 
 log = logging.getLogger("lightning_runtime")
 
 _STATE_VERSION = 1
-
-
-def _dist() -> tuple[int, int]:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
 
 
 class PassSampler(Sampler[int]):
@@ -182,7 +177,7 @@ class PassLoader:
     def _setup(self) -> None:
         if self._view is not None:
             return
-        rank, world = _dist()
+        rank, world = dist_info()
         if self.seed is None:
             seed = [secrets.randbelow(2**31)]
             if world > 1:
@@ -245,7 +240,7 @@ class PassLoader:
             if kwargs.get("generator") is None:
                 # Worker seeds per pass from (seed, pass, rank): reproducible after a restart, and
                 # the global RNG is not consumed by starting a pass.
-                rank, _ = _dist()
+                rank, _ = dist_info()
                 g = torch.Generator()
                 g.manual_seed(hash((self.seed, self._pass, rank)) & (2**63 - 1))
                 kwargs["generator"] = g
@@ -255,7 +250,7 @@ class PassLoader:
             else:
                 loader = DataLoader(view.dataset, batch_size=None, sampler=_Skip(view.sampler, skip) if skip else view.sampler,
                                     **kwargs)
-            compat.auto_add_worker_init_fn(loader, _dist()[0])
+            compat.auto_add_worker_init_fn(loader, dist_info()[0])
             return iter(loader)
         if self._inner_state is not None:
             view.load_state_dict(self._inner_state)
