@@ -126,7 +126,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | Callable[[io.
     try:
         with os.fdopen(fd, "wb") as f:
             if callable(data):
-                data(f)  # type: ignore[arg-type]
+                data(f)
             else:
                 f.write(data)
             f.flush()

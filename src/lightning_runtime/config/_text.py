@@ -52,8 +52,8 @@ def predefined_vars(filename: str) -> dict[str, str]:
 def substitute_predefined(text: str, filename: str) -> str:
     """Replace ``{{ fileDirname }}`` and friends in ``text``."""
     for key, value in predefined_vars(filename).items():
-        value = value.replace("\\", "/")
-        text = re.sub(r"\{\{\s*" + key + r"\s*\}\}", lambda _m, v=value: v, text)
+        replacement = value.replace("\\", "/")  # a function as repl: its backslashes stay literal
+        text = re.sub(r"\{\{\s*" + key + r"\s*\}\}", lambda _m: replacement, text)
     return text
 
 

@@ -39,7 +39,7 @@ _KEY_REF = re.compile(r"\s*(\.*)([^${}:,\s'\"]*)\s*\}")
 _RESOLVER_REF = re.compile(r"\s*([A-Za-z_][\w.]*)\s*:\s*([^,}\s'\"]*)")
 
 
-class _Marker(dict):  # type: ignore[type-arg]
+class _Marker(dict):
     """The loader's own ``{_TUPLE: [...]}`` / ``{_SET: [...]}``: never user data."""
 
 
@@ -228,7 +228,7 @@ class _Interpolations:
                 node = node[part]
             elif isinstance(node, list) and part.lstrip("-").isdigit() and \
                     -len(node) <= int(part) < len(node):
-                part = int(part) % len(node)  # type: ignore[assignment]
+                part = int(part) % len(node)
                 node = node[part]
             else:
                 return 1  # unknown key: OmegaConf reports it
@@ -304,7 +304,7 @@ def load_yaml_text(text: str, filename: str, limits: Limits | None = None) -> di
     except RecursionError:
         raise ConfigError("interpolations nested too deeply", file=filename,
                           fix="refer to the final value directly") from None
-    return _untuple(container)  # type: ignore[no-any-return]
+    return _untuple(container)
 
 
 class _Dumper(yaml.SafeDumper):

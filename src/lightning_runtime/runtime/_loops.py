@@ -215,9 +215,10 @@ class LoopControl(Callback):
             max_iters = spec.max_iters
             compat.set_loss_divisor(trainer, _last_window_divisor(trainer, k, lambda: max_iters, self.ctx))
         elif spec.by_epoch and spec.max_epochs is not None and k > 1:
-            _install_global_windows(trainer, k, spec.max_epochs)
+            max_epochs = spec.max_epochs
+            _install_global_windows(trainer, k, max_epochs)
             compat.set_loss_divisor(trainer, _last_window_divisor(
-                trainer, k, lambda: _epoch_max_iters(trainer, spec.max_epochs), self.ctx))
+                trainer, k, lambda: _epoch_max_iters(trainer, max_epochs), self.ctx))
 
     def _make_predicate(self, trainer: pl.Trainer) -> Any:
         spec = self.spec
@@ -246,12 +247,11 @@ class LoopControl(Callback):
             if train_iters_processed(trainer) >= self.spec.max_iters:
                 trainer.should_stop = True
 
-    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> int | None:
-        # A resumed run that already reached max_iters trains nothing more, as MMEngine.
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
+        # A resumed run that already reached max_iters trains nothing more, as MMEngine. (Lightning
+        # ignores what a Callback's hook returns: only the module's -1 skips the epoch.)
         if not self.spec.by_epoch and self.spec.max_iters is not None and train_iter(trainer) >= self.spec.max_iters:
             trainer.should_stop = True
-            return -1
-        return None
 
 
 def _epoch_max_iters(trainer: pl.Trainer, max_epochs: int) -> int | None:
