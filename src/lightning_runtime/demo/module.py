@@ -43,6 +43,7 @@ import lightning.pytorch as pl
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from lightning.pytorch.utilities.types import OptimizerConfig, OptimizerLRSchedulerConfig
 
 from lightning_runtime.errors import ConfigError, did_you_mean
 from lightning_runtime.evaluation._build import Evaluator, build_evaluator
@@ -248,6 +249,6 @@ class SegModule(pl.LightningModule):
         self.runtime = Runtime(cfg)
         return self.runtime
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def configure_optimizers(self) -> OptimizerConfig | OptimizerLRSchedulerConfig:
         """``runtime.configure_optimizers(self)``: optimizer + per-iteration scheduler stack."""
         return self._resolve_runtime().configure_optimizers(self)

@@ -193,7 +193,7 @@ class PassLoader:
                 sampler = PassSampler(len(dl.dataset), shuffled, self.seed, rank if shard else 0, world if shard else 1)
                 view = DataLoader(dl.dataset, batch_size=dl.batch_size, sampler=sampler, drop_last=dl.drop_last,
                                   **_loader_kwargs(dl))
-            elif shard and type(sampler) is not SequentialSampler and not _rank_aware(sampler):
+            elif shard and sampler is not None and type(sampler) is not SequentialSampler and not _rank_aware(sampler):
                 sampler = compat.DistributedSamplerWrapper(sampler, num_replicas=world, rank=rank, shuffle=False)
                 view = DataLoader(dl.dataset, batch_size=dl.batch_size, sampler=sampler, drop_last=dl.drop_last,
                                   **_loader_kwargs(dl))

@@ -46,12 +46,13 @@ import time
 import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning.pytorch.utilities.types import OptimizerConfig, OptimizerLRSchedulerConfig
 
 from lightning_runtime.runtime import _lightning_compat as compat
 from lightning_runtime.runtime._context import RunContext
@@ -68,6 +69,13 @@ from lightning_runtime.checkpoint._lock import work_dir_lock
 from lightning_runtime.checkpoint._resume import check_checkpoint_path, check_optimizer_state, prepare_checkpoints
 
 __all__ = ["Runtime"]
+
+
+class _ScheduleBounds(TypedDict):
+    """``build_scheduler``'s ``max_iters`` / ``max_epochs`` arguments (see ``Runtime._schedule_bounds``)."""
+
+    max_iters: int | None
+    max_epochs: int | None
 
 #: The top-level config keys that :class:`Runtime` reads, each with the module that translates it: the
 #: table above as data (``tests/test_docs.py`` checks it against ``docs/runtime.md`` and against the keys
@@ -421,7 +429,7 @@ class Runtime:
                 # epoch_length is unknown until the dataloader exists; 1 stands in for the check
                 build_scheduler(optimizer, sched_cfg, epoch_length=1, **self._schedule_bounds(1))
 
-    def _schedule_bounds(self, epoch_length: int | None) -> dict[str, int | None]:
+    def _schedule_bounds(self, epoch_length: int | None) -> _ScheduleBounds:
         """``max_iters``/``max_epochs`` for ``build_scheduler``: what MMEngine's Runner fills a missing
         ``end`` with (an epoch loop's ``max_iters`` is ``max_epochs x epoch_length``)."""
         loop = self.train_loop
@@ -509,7 +517,7 @@ class Runtime:
         hooks = self.cfg.get("default_hooks") or {}
         return isinstance(hooks, Mapping) and "param_scheduler" in hooks and hooks["param_scheduler"] is None
 
-    def configure_optimizers(self, module: pl.LightningModule) -> dict[str, Any]:
+    def configure_optimizers(self, module: pl.LightningModule) -> OptimizerConfig | OptimizerLRSchedulerConfig:
         """Build the optimizer (``optim_wrapper``) and scheduler stack (``param_scheduler``).
 
         Returns Lightning's dict form: ``{'optimizer': opt}`` or ``{'optimizer': opt,
@@ -558,12 +566,12 @@ class Runtime:
         if not is_overridden("configure_optimizers", module):
             runtime = self
 
-            def configure_optimizers(self_module: pl.LightningModule) -> dict[str, Any]:
+            def configure_optimizers(self_module: pl.LightningModule) -> OptimizerConfig | OptimizerLRSchedulerConfig:
                 return runtime.configure_optimizers(self_module)
 
             module.configure_optimizers = types.MethodType(configure_optimizers, module)  # type: ignore[method-assign]
         if hasattr(module, "runtime") and getattr(module, "runtime") is None:
-            module.runtime = self
+            setattr(module, "runtime", self)  # an attribute of the user's class, not of LightningModule
         return module
 
     def _check_param_groups(self, module: pl.LightningModule) -> None:
@@ -603,7 +611,7 @@ class Runtime:
         compile_cfg = self.cfg.get("compile")
         if compile_cfg:
             kwargs = dict(compile_cfg) if isinstance(compile_cfg, Mapping) else {}
-            module = torch.compile(module, **kwargs)
+            return torch.compile(module, **kwargs), overrides  # an OptimizedModule: Lightning unwraps it
         return module, overrides
 
     def fit(
@@ -636,7 +644,7 @@ class Runtime:
         return trainer
 
     def validate(self, module: pl.LightningModule, dataloaders: Any = None, datamodule: Any = None,
-                 ckpt_path: str | None = None, **trainer_overrides: Any) -> list[dict[str, float]]:
+                 ckpt_path: str | None = None, **trainer_overrides: Any) -> list[Mapping[str, float]]:
         """Run the validation loop once (``runner.val()``); returns Lightning's metric dicts."""
         if ckpt_path not in (None, "best", "last", "hpc", "registry"):
             check_checkpoint_path(ckpt_path, module, "ckpt_path")
@@ -645,7 +653,7 @@ class Runtime:
         return trainer.validate(module, dataloaders=dataloaders, datamodule=datamodule, ckpt_path=ckpt_path)
 
     def test(self, module: pl.LightningModule, dataloaders: Any = None, datamodule: Any = None,
-             ckpt_path: str | None = None, **trainer_overrides: Any) -> list[dict[str, float]]:
+             ckpt_path: str | None = None, **trainer_overrides: Any) -> list[Mapping[str, float]]:
         """Run the test loop once (``runner.test()``); returns Lightning's metric dicts."""
         if ckpt_path not in (None, "best", "last", "hpc", "registry"):
             check_checkpoint_path(ckpt_path, module, "ckpt_path")
