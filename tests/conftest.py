@@ -6,7 +6,9 @@
 * ``boring_module``: the class :class:`boring.BoringNet` (Lightning's ``BoringModel`` as a tiny
   ``Linear(4, 1)`` regression on ``(x, y)`` batches); call it to get a module, subclass it in a test
   module (``from boring import BoringNet``) to record what a test needs.
-* ``work_dir``: a fresh ``tmp_path / "work"`` directory (a run's ``work_dir``), created.
+
+A run's ``work_dir`` is simply ``tmp_path`` (or a path under it that the test leaves uncreated:
+several tests check that a refused config creates nothing).
 
 Helpers that test modules import by name (``runtime_helpers``, ``boring``, ``ddp_utils``,
 ``fuzz_harness``) live beside this file; ``pythonpath = ["tests"]`` in ``pyproject.toml`` puts them
@@ -16,7 +18,6 @@ on ``sys.path``. Notebooks (``--nbmake``) are marked ``slow`` here, so ``make te
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -47,14 +48,6 @@ def isolated_registries() -> Iterator[list]:
 def boring_module() -> type[BoringNet]:
     """The shared LightningModule double (a class: call it, or pass ``rt=`` / ``lr=``)."""
     return BoringNet
-
-
-@pytest.fixture
-def work_dir(tmp_path: Path) -> Path:
-    """``tmp_path / "work"``, created: where a run writes its logs and checkpoints."""
-    path = tmp_path / "work"
-    path.mkdir()
-    return path
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -8,28 +8,23 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from boring import BoringNet
 from lightning_runtime.callbacks.checkpoint import CheckpointHook
 from lightning_runtime.checkpoint._io import AtomicCheckpointIO, safe_load
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.registry import HOOKS
 
 
-class Net(L.LightningModule):
+class Net(BoringNet):
     """Tiny regression model; validation logs a scripted metric sequence."""
 
     def __init__(self, scores: list[float] | None = None, metric: str = "mIoU") -> None:
-        super().__init__()
-        self.layer = nn.Linear(4, 2)
+        super().__init__(out_features=2)
         self.scores = list(scores or [])
         self.metric = metric
         self.n_val = 0
-
-    def training_step(self, batch, batch_idx):
-        x, y = batch
-        return nn.functional.mse_loss(self.layer(x), y)
 
     def validation_step(self, batch, batch_idx):
         pass

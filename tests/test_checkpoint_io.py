@@ -5,7 +5,7 @@ from __future__ import annotations
 import lightning as L
 import pytest
 import torch
-from boring import BoringNet, regression_loader
+from boring import regression_loader
 from lightning_runtime.checkpoint._io import (
     AtomicCheckpointIO,
     UnsafeCheckpointError,
@@ -60,7 +60,7 @@ class Payload:
     pass
 
 
-def test_resume_refuses_a_checkpoint_needing_unpickling(tmp_path):
+def test_resume_refuses_a_checkpoint_needing_unpickling(tmp_path, boring_module):
     def trainer():
         return L.Trainer(
             default_root_dir=str(tmp_path), max_steps=2, logger=False, enable_checkpointing=False,
@@ -69,17 +69,17 @@ def test_resume_refuses_a_checkpoint_needing_unpickling(tmp_path):
 
     loader = regression_loader(4)
     t = trainer()
-    t.fit(BoringNet(), loader)
+    t.fit(boring_module(), loader)
     t.save_checkpoint(tmp_path / "ok.ckpt")
     ckpt = safe_load(tmp_path / "ok.ckpt")
     ckpt["payload"] = Payload()
     torch.save(ckpt, tmp_path / "unsafe.ckpt")
     with pytest.raises(UnsafeCheckpointError, match=r"unsafe\.ckpt.*weights_only=False"):
-        trainer().fit(BoringNet(), loader, ckpt_path=str(tmp_path / "unsafe.ckpt"))
+        trainer().fit(boring_module(), loader, ckpt_path=str(tmp_path / "unsafe.ckpt"))
     # explicit opt-in for a trusted file
     t = L.Trainer(
         default_root_dir=str(tmp_path), max_steps=3, logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, plugins=[AtomicCheckpointIO(weights_only=False)],
     )
-    t.fit(BoringNet(), loader, ckpt_path=str(tmp_path / "unsafe.ckpt"))
+    t.fit(boring_module(), loader, ckpt_path=str(tmp_path / "unsafe.ckpt"))
     assert t.global_step == 3
