@@ -223,3 +223,42 @@ def test_trainer_max_steps_beside_max_iters_exits_2(tmp_path: Path, on_path: Non
     err = capsys.readouterr().err
     assert code == 2 and "trainer.max_steps: max_steps=3 contradicts train_cfg.max_iters" in err
     assert "--train_cfg.max_iters=N" in err and not (tmp_path / "wd").exists()
+
+
+def test_lightningcli_yaml_trainer_section_beside_mmengine_sections(tmp_path: Path, on_path: None,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A LightningCLI ``trainer:`` (callbacks, logger, precision, max_steps) beside MMEngine sections.
+
+    The callbacks run, the logger writes, and each overlap is announced (logger, precision) or
+    refused (max_steps against train_cfg.max_iters), as docs/runtime.md says.
+    """
+    import warnings
+
+    yaml = tmp_path / "lightning.yaml"
+    yaml.write_text(f"""\
+trainer:
+  callbacks:
+    - class_path: lightning.pytorch.callbacks.LearningRateMonitor
+      init_args: {{logging_interval: step}}
+  logger:
+    class_path: lightning.pytorch.loggers.CSVLogger
+    init_args: {{save_dir: {tmp_path / 'csv'}, name: mine}}
+  precision: bf16-mixed
+  enable_progress_bar: false
+""")
+    cfg = ["--config", str(ASSETS / "base.py"), "--config", str(yaml), "--train_cfg.max_iters=10",
+           "--train_cfg.val_interval=5", "--default_hooks.checkpoint.interval=5"]
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        assert main(["fit", *cfg, f"--work_dir={tmp_path / 'wd'}"]) == 0
+    said = [str(w.message) for w in record]
+    assert any("trainer.logger=" in m and "replaces what visualizer.vis_backends set" in m for m in said), said
+    assert any("trainer.precision='bf16-mixed' replaces what optim_wrapper set" in m for m in said), said
+    (metrics,) = (tmp_path / "csv" / "mine").glob("version_*/metrics.csv")
+    header = metrics.read_text().splitlines()[0].split(",")
+    assert any(h.startswith("lr-AdamW") for h in header), header  # LearningRateMonitor ran, the logger wrote
+    # train_cfg/default_hooks still rule the run
+    assert sorted(p.name for p in (tmp_path / "wd").glob("iter_*.pth")) == ["iter_10.pth", "iter_5.pth"]
+    capsys.readouterr()
+    code = main(["fit", *cfg, "--trainer.max_steps=3", f"--work_dir={tmp_path / 'wd2'}"])
+    assert code == 2 and "trainer.max_steps: max_steps=3 contradicts train_cfg.max_iters" in capsys.readouterr().err

@@ -266,7 +266,8 @@ def locate_error(err: ConfigError, cfg: Any) -> ConfigError:
         return err
     err.with_location(file=where[0], line=where[1])
     top = getattr(cfg, "filename", None)
-    own = top is not None and os.path.realpath(str(top)) == os.path.realpath(where[0])
+    sources = getattr(cfg, "sources", None) or ((top,) if top else ())
+    own = any(os.path.realpath(str(f)) == os.path.realpath(where[0]) for f in sources)
     if top and not own and not where[0].startswith("<"):
         note = _inheritance_note(cfg, path, where[0])
         err.fix = f"{err.fix}; {note}" if err.fix else note

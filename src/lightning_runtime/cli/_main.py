@@ -42,7 +42,7 @@ def load_merged(configs: list[str], overrides: list[str]) -> Any:
     if len(configs) > 1:  # the first config names the run (work_dir default, dumped file name)
         from lightning_runtime.config._loader import Config
 
-        cfg = Config(dict(cfg), configs[0], cfg._locator)
+        cfg = Config(dict(cfg), configs[0], cfg._locator, sources=tuple(configs))
     if overrides:
         _command_line_class_paths(cfg, overrides)
         cfg = load_config(cfg, overrides=overrides)

@@ -64,18 +64,25 @@ class Config(ConfigDict):
         filename: The file it was loaded from (``None`` for a mapping).
     """
 
-    __slots__ = ("_filename", "_locator")
+    __slots__ = ("_filename", "_locator", "_sources")
 
     def __init__(self, data: Mapping[str, Any] | None = None, filename: str | None = None,
-                 locator: Locator | None = None) -> None:
+                 locator: Locator | None = None, sources: tuple[str, ...] | None = None) -> None:
         super().__init__(data or {})
         object.__setattr__(self, "_filename", filename)
         object.__setattr__(self, "_locator", locator or Locator())
+        object.__setattr__(self, "_sources", sources if sources is not None else
+                           ((filename,) if filename else ()))
 
     @property
     def filename(self) -> str | None:
         """The config file this was loaded from, or ``None``."""
         return self._filename
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The user's own config files (``filename``, or every ``--config`` merged), not their ``_base_`` files."""
+        return self._sources
 
     @property
     def pretty_text(self) -> str:
@@ -117,16 +124,16 @@ class Config(ConfigDict):
             f.write(text)
 
     def copy(self) -> Config:
-        return Config(dict(self), self._filename, self._locator)
+        return Config(dict(self), self._filename, self._locator, self._sources)
 
     __copy__ = copy
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Config:
         data = {k: copy.deepcopy(v, memo) for k, v in dict.items(self)}
-        return Config(data, self._filename, self._locator)
+        return Config(data, self._filename, self._locator, self._sources)
 
     def __reduce__(self) -> Any:
-        return (Config, (dict(self), self._filename, self._locator))
+        return (Config, (dict(self), self._filename, self._locator, self._sources))
 
     def __repr__(self) -> str:
         return f"Config(filename={self._filename!r}, {dict.__repr__(self)})"
@@ -304,7 +311,7 @@ def _apply_overrides(cfg: Config, overrides: Iterable[str] | Mapping[str, Any]) 
     for text, (key, value) in zip(texts, items):
         locator.add(f"<override {text}>",
                     {split_path(key): (0, "dict" if isinstance(value, Mapping) else "value")})
-    return Config(merged, cfg.filename, locator)
+    return Config(merged, cfg.filename, locator, getattr(cfg, "sources", None))
 
 
 def load_config(src: str | os.PathLike[str] | Mapping[str, Any],
@@ -324,7 +331,7 @@ def load_config(src: str | os.PathLike[str] | Mapping[str, Any],
         {'a': (1, 2), 'b': [1, 2]}
     """
     if isinstance(src, Config):
-        cfg = Config(copy.deepcopy(dict(src)), src.filename, src._locator)
+        cfg = Config(copy.deepcopy(dict(src)), src.filename, src._locator, src.sources)
     elif isinstance(src, Mapping):
         data = src
         if type(src).__module__.startswith("omegaconf"):
@@ -363,8 +370,10 @@ def merge_configs(base: Mapping[str, Any], override: Mapping[str, Any]) -> Confi
                         to_config_dict(copy.deepcopy(to_plain(dict(base)))))
     locator = Locator()
     filename = None
+    sources: tuple[str, ...] = ()
     for part in (base, override):
         if isinstance(part, Config):
             locator.extend(part._locator)
             filename = part.filename or filename
-    return Config(merged, filename, locator)
+            sources += tuple(f for f in part.sources if f not in sources)
+    return Config(merged, filename, locator, sources)

@@ -75,6 +75,13 @@ def _same(a: Any, b: Any) -> bool:
         return a is b
 
 
+def _has_precision_plugin(runtime_kwargs: Mapping[str, Any]) -> bool:
+    from lightning.pytorch.plugins.precision import Precision
+
+    plugins = runtime_kwargs.get("plugins") or []
+    return any(isinstance(p, Precision) for p in (plugins if isinstance(plugins, (list, tuple)) else [plugins]))
+
+
 def check_overlaps(runtime_kwargs: Mapping[str, Any], overrides: Mapping[str, Any],
                    *, path: str = "trainer") -> None:
     """Refuse or warn about each override that changes an argument the runtime derived from the config.
@@ -88,13 +95,18 @@ def check_overlaps(runtime_kwargs: Mapping[str, Any], overrides: Mapping[str, An
         ConfigError: An override of :data:`REFUSED` with a value other than the runtime's.
     """
     for key, value in overrides.items():
-        if key == "precision" and ("plugins" in runtime_kwargs or "precision" in runtime_kwargs):
+        if key == "precision" and ("precision" in runtime_kwargs or _has_precision_plugin(runtime_kwargs)):
             given = runtime_kwargs.get("precision", "the AmpOptimWrapper's mixed-precision plugin")
             if not _same(value, runtime_kwargs.get("precision")):
                 raise ConfigError(
                     f"precision={value!r} contradicts optim_wrapper (which sets {given})", path=f"{path}.{key}",
                     fix="remove trainer.precision, or change optim_wrapper (type='AmpOptimWrapper' for fp16, "
                         "dtype='bfloat16' for bf16, type='OptimWrapper' for fp32)")
+            continue
+        if key == "precision":
+            if str(value) not in ("32", "32-true"):
+                rank_zero_warn(f"{path}.precision={value!r} replaces what optim_wrapper set (OptimWrapper: fp32): "
+                               "the Trainer's value is used")
             continue
         if key in REFUSED:
             current = runtime_kwargs.get(key, _TRAINER_DEFAULTS[key])
