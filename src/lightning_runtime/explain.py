@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -28,7 +29,12 @@ import torch.nn as nn
 
 from lightning_runtime.errors import ConfigError
 
-__all__ = ["explain", "plot_lr", "lr_curves", "LRCurves", "MAX_DRY_RUN"]
+__all__ = ["explain", "plot_lr", "lr_curves", "LRCurves", "MAX_DRY_RUN", "NO_MODEL_HINT"]
+
+#: What ``explain`` says when it has no model (text and plot).
+NO_MODEL_HINT = ("per-group curves (layer decay, custom_keys, lr_mult) need the model: add a model: "
+                 "{class_path, init_args} section, or --model.class_path=pkg.Module "
+                 "--model.init_args.NAME=VALUE")
 
 _SPARK = "▁▂▃▄▅▆▇█"
 _MAX_SAMPLES = 4000
@@ -100,7 +106,8 @@ def lr_curves(rt: Any, module: nn.Module | None = None, *, epoch_length: int | N
     total = _total_iters(rt, epoch_length)
     if total is None:
         raise ConfigError("cannot tell how many iterations the run has", path="train_cfg",
-                          fix="give train_cfg (and, for epoch-based loops, the epoch length)")
+                          fix="give train_cfg; for an epoch-based loop also the epoch length "
+                              "(lightning-runtime explain --epoch_length N, or epoch_length=N)")
     wrapper = rt.cfg["optim_wrapper"]
     optimizer = build_optimizer(module, wrapper) if module is not None else build_stand_in_optimizer(wrapper)
     names = [g.get("name", f"pg{i}") for i, g in enumerate(optimizer.param_groups)]
@@ -158,11 +165,25 @@ def _trainer_section(rt: Any) -> list[str]:
     return lines
 
 
+class _DropHookOrder(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Hooks will be executed in the following order")
+
+
 def _callback_section(rt: Any) -> list[str]:
     from lightning_runtime.hooks import HookCallback, priority_name
 
     lines = ["Callbacks (call order):"]
-    for i, cb in enumerate(rt.callbacks(), 1):
+    # Building the callbacks logs MMEngine's "Hooks will be executed in the following order" table;
+    # here the numbered list below is that table, so the log line is held back (said once).
+    logger = logging.getLogger("lightning_runtime")
+    hold = _DropHookOrder()
+    logger.addFilter(hold)
+    try:
+        callbacks = rt.callbacks()
+    finally:
+        logger.removeFilter(hold)
+    for i, cb in enumerate(callbacks, 1):
         name = type(cb.hook).__name__ if isinstance(cb, HookCallback) else type(cb).__name__
         prio = getattr(cb, "priority", None)
         shown = f"{priority_name(prio)}" if prio is not None else "runtime"
@@ -200,6 +221,54 @@ def _custom_keys_section(rt: Any, module: nn.Module) -> list[str]:
     return lines
 
 
+_INF = int(1e9)  # schedulers' INF: an open window
+_WINDOW_KEYS = ("type", "begin", "end", "by_epoch", "convert_to_iter_based")
+
+
+def _schedule_section(rt: Any, epoch_length: int | None) -> list[str]:
+    """``param_scheduler`` entry by entry: type, the parameter it drives, its window, its arguments.
+
+    The window is the one MMEngine uses (a missing ``end`` filled with the run's length); an
+    epoch window also shows its iterations when the epoch length is known.
+    """
+    raw = rt.cfg.get("param_scheduler")
+    if not raw:
+        return []
+    entries = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+    described: dict[str, Any] = {}
+    try:
+        from lightning_runtime.optim import build_stand_in_optimizer
+        from lightning_runtime.schedulers import build_scheduler
+
+        optimizer = build_stand_in_optimizer(rt.cfg["optim_wrapper"])
+        stack = build_scheduler(optimizer, raw, epoch_length=epoch_length, **rt._schedule_bounds(epoch_length))
+        described = {slot.path: slot.sched for slot in getattr(stack, "_core").slots}
+    except ConfigError:
+        pass  # e.g. an epoch window without the epoch length: the entries as written
+    rows = [["entry", "type", "param", "window", "arguments"]]
+    for i, entry in enumerate(entries):
+        path = f"param_scheduler[{i}]" if isinstance(raw, (list, tuple)) else "param_scheduler"
+        entry = dict(entry) if isinstance(entry, dict) else {"type": entry}
+        sched = described.get(path)
+        by_epoch = bool(getattr(sched, "by_epoch", entry.get("by_epoch", True)))
+        begin = getattr(sched, "begin", entry.get("begin", 0))
+        end = getattr(sched, "end", entry.get("end"))
+        end_text = "end of training" if end is None or (isinstance(end, float) and not math.isfinite(end)) \
+            or (isinstance(end, int) and end >= _INF) else str(end)
+        window = f"{'epochs' if by_epoch else 'iters'} {begin}-{end_text}"
+        if by_epoch and epoch_length and end is not None and end_text != "end of training":
+            window += f" (iters {int(begin) * epoch_length}-{int(end) * epoch_length})"
+        if entry.get("convert_to_iter_based") and entry.get("by_epoch", True):
+            # converted to iterations when built: show the epochs as written and the iterations
+            written = f"epochs {entry.get('begin', 0)}-{entry.get('end', 'end of training')}"
+            window = f"{written} ({window}), per iteration" if not by_epoch else f"{window}, per iteration"
+        param = getattr(sched, "param_name", None) or "-"
+        args = ", ".join(f"{k}={_fmt(v) if not isinstance(v, list) else '[' + _fmt(v)[1:-1] + ']'}"
+                         for k, v in entry.items() if k not in _WINDOW_KEYS)
+        rows.append([path, str(entry.get("type")), param, window, args or "-"])
+    return ["Schedule (param_scheduler):", *_table(rows)]
+
+
 def _lr_section(curves: LRCurves) -> list[str]:
     if curves.span < curves.total:
         lines = [f"Learning rate over the first {curves.span:,} of {curves.total:,} iterations "
@@ -231,9 +300,14 @@ def explain(rt: Any, module: nn.Module | None = None, *, epoch_length: int | Non
             sections.append(_group_section(build_optimizer(module, rt.cfg["optim_wrapper"])))
             sections.append(_custom_keys_section(rt, module))
         else:
-            sections.append(["Param groups: (give the model to see them)"])
+            sections.append(["Param groups: no model given. The curve below is one stand-in group with the "
+                             "config's base lr;", f"  {NO_MODEL_HINT}"])
+        sections.append(_schedule_section(rt, epoch_length))
         if rt.train_loop is not None and _total_iters(rt, epoch_length) is not None:
             sections.append(_lr_section(lr_curves(rt, module, epoch_length=epoch_length)))
+        elif rt.train_loop is not None:
+            sections.append(["Learning rate: the run is epoch-based and its epoch length unknown; give "
+                             "--epoch_length N (explain(..., epoch_length=N)) to see the curves."])
     return "\n\n".join("\n".join(s) for s in sections if s)
 
 
@@ -262,7 +336,12 @@ def plot_lr(rt: Any, path: str, module: nn.Module | None = None, *, epoch_length
         ax.axvline(it, color="grey", linestyle=":", linewidth=0.8)
     ax.set_xlabel("iteration")
     ax.set_ylabel("learning rate")
-    ax.set_title("learning rate per param group")
+    if module is None:
+        ax.set_title("learning rate (no model: one stand-in group)")
+        ax.text(0.01, 0.02, "per-group curves (layer decay, custom_keys) need the model: --model.class_path=...",
+                transform=ax.transAxes, fontsize=7, color="dimgrey")
+    else:
+        ax.set_title("learning rate per param group")
     if len(curves.values) <= 12:
         ax.legend(fontsize=7, loc="best")
     fig.tight_layout()

@@ -32,6 +32,9 @@ LIGHTNING_SECTIONS = ("model", "data", "trainer", "ckpt_path", "seed_everything"
 USAGE = """\
 usage: lightning-runtime {fit,validate,test,predict,explain} --config FILE [--config FILE ...]
                          [--KEY.PATH=VALUE ...] [--print_config] [--plot PNG]
+                         [--epoch_length N]
+  lightning-runtime SUBCOMMAND --help   lists that subcommand's arguments (the Trainer's for
+                                        fit/validate/test/predict, --ckpt_path, explain's options)
 
   fit        train (validation at the config's cadence), honouring load_from and resume
   validate   run the validation loop once (load_from / --ckpt_path weights)
@@ -46,6 +49,9 @@ usage: lightning-runtime {fit,validate,test,predict,explain} --config FILE [--co
                       --param_scheduler.1.end=2000, --train_cfg.max_iters=400
   --print_config      print the resolved config and exit
   --plot PNG          (explain) also draw the learning-rate curves into PNG (needs matplotlib)
+  --epoch_length N    (explain) iterations per epoch, for epoch-based loops and schedulers
+  --model CLASS_PATH  the LightningModule (--model.init_args.NAME=VALUE for its arguments);
+                      explain uses it to show the param groups
 
 The model and data come from LightningCLI-style sections in a config:
   model: {class_path: my_pkg.MyModule, init_args: {...}}   data: {class_path: ..., init_args: {...}}
@@ -64,11 +70,23 @@ class Invocation:
     overrides: list[str] = field(default_factory=list)
     print_config: bool = False
     plot: str | None = None
+    epoch_length: int | None = None
     help: bool = False
 
 
 def _cli_error(message: str, fix: str, candidates: list[str] | None = None) -> ConfigError:
     return ConfigError(message, path="command line", fix=fix, candidates=candidates)
+
+
+def _epoch_length(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise _cli_error(f"--epoch_length must be a positive whole number, got {value!r}",
+                         fix="give the iterations (batches) per training epoch: --epoch_length 500")
+    return n
 
 
 def parse_invocation(argv: list[str]) -> Invocation:
@@ -121,6 +139,10 @@ def parse_invocation(argv: list[str]) -> Invocation:
             inv.configs.append(value)
         elif key == "plot":
             inv.plot = value
+        elif key == "epoch_length":
+            inv.epoch_length = _epoch_length(value)
+        elif key in ("model", "data"):  # LightningCLI's --model CLASS_PATH
+            inv.overrides.append(f"{key}.class_path={value}")
         elif not key or key.startswith(".") or key.endswith("."):
             raise _cli_error(f"malformed option --{key}", fix="write --key.path=value")
         else:
