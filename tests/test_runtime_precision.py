@@ -10,10 +10,16 @@ import torch
 from runtime_helpers import QUIET, Boring, loader, make_cfg
 
 from lightning_runtime.errors import ConfigError
+from lightning_runtime.optim import parse_optim_wrapper
 from lightning_runtime.runtime import Runtime
 from lightning_runtime.runtime._precision import GradClip, StaticGradScaler, build_grad_scaler, plan_precision
 
 SGD = dict(type="SGD", lr=0.1)
+
+
+def plan_of(optim_wrapper, **kwargs):
+    """plan_precision of a parsed optim_wrapper, as the Runtime calls it (the spec is validated once)."""
+    return plan_precision(parse_optim_wrapper(optim_wrapper), **kwargs)
 
 
 def _scaler_args(s: torch.amp.GradScaler) -> tuple:
@@ -31,7 +37,7 @@ def _scaler_args(s: torch.amp.GradScaler) -> tuple:
 def test_cuda_plan_builds_mixed_precision_plugin_with_mmengine_scaler(loss_scale, expected, cls):
     from lightning.pytorch.plugins.precision import MixedPrecision
 
-    plan = plan_precision(dict(type="AmpOptimWrapper", optimizer=SGD, loss_scale=loss_scale), accelerator="cuda")
+    plan = plan_of(dict(type="AmpOptimWrapper", optimizer=SGD, loss_scale=loss_scale), accelerator="cuda")
     (plugin,) = plan.plugins
     assert isinstance(plugin, MixedPrecision) and plugin.precision == "16-mixed" and plugin.device == "cuda"
     assert type(plugin.scaler) is cls
@@ -56,14 +62,14 @@ def test_static_scale_never_moves_on_cpu_scaler():
 
 
 def test_bf16_and_cpu_plans():
-    assert plan_precision(dict(type="AmpOptimWrapper", optimizer=SGD, dtype="bfloat16"),
-                          accelerator="cuda").trainer_kwargs == {"precision": "bf16-mixed"}
+    assert plan_of(dict(type="AmpOptimWrapper", optimizer=SGD, dtype="bfloat16"),
+                   accelerator="cuda").trainer_kwargs == {"precision": "bf16-mixed"}
     # MMEngine's CPU autocast is bf16-only: AmpOptimWrapper without dtype trains bf16 on CPU.
-    assert plan_precision(dict(type="AmpOptimWrapper", optimizer=SGD), accelerator="cpu").trainer_kwargs == {
+    assert plan_of(dict(type="AmpOptimWrapper", optimizer=SGD), accelerator="cpu").trainer_kwargs == {
         "precision": "bf16-mixed"}
     with pytest.raises(ConfigError, match="float16 autocast is not supported on CPU"):
-        plan_precision(dict(type="AmpOptimWrapper", optimizer=SGD, dtype="float16"), accelerator="cpu")
-    assert plan_precision(dict(type="OptimWrapper", optimizer=SGD)).trainer_kwargs == {}
+        plan_of(dict(type="AmpOptimWrapper", optimizer=SGD, dtype="float16"), accelerator="cpu")
+    assert plan_of(dict(type="OptimWrapper", optimizer=SGD)).trainer_kwargs == {}
 
 
 @pytest.mark.parametrize(
@@ -80,18 +86,18 @@ def test_bf16_and_cpu_plans():
 )
 def test_wrapper_errors_name_the_path(cfg, path):
     with pytest.raises(ConfigError) as err:
-        plan_precision(cfg, accelerator="cuda")
+        plan_of(cfg, accelerator="cuda")
     assert err.value.path == path
 
 
 def test_clip_translation():
-    kw = lambda clip: plan_precision(dict(optimizer=SGD, clip_grad=clip))  # noqa: E731
+    kw = lambda clip: plan_of(dict(optimizer=SGD, clip_grad=clip))  # noqa: E731
     assert kw(dict(max_norm=1, norm_type=2)).trainer_kwargs == {"gradient_clip_val": 1.0, "gradient_clip_algorithm": "norm"}
     assert kw(dict(type="value", clip_value=0.5)).trainer_kwargs == {"gradient_clip_val": 0.5, "gradient_clip_algorithm": "value"}
     plan = kw(dict(max_norm=1, norm_type=float("inf")))
     assert plan.trainer_kwargs == {} and isinstance(plan.callbacks[0], GradClip)
     # the tutorial's grad_clip spelling
-    assert plan_precision(dict(optimizer=SGD, grad_clip=dict(max_norm=1, norm_type=2))).trainer_kwargs[
+    assert plan_of(dict(optimizer=SGD, grad_clip=dict(max_norm=1, norm_type=2))).trainer_kwargs[
         "gradient_clip_val"] == 1.0
 
 
@@ -138,7 +144,7 @@ def test_bf16_amp_on_cpu_trains(tmp_path):
 
 def test_grad_clip_alias_over_a_base_with_clip_grad_none():
     # MMSeg's schedule_*.py set clip_grad=None; the seed writes grad_clip=dict(...) on top.
-    plan = plan_precision(dict(type="OptimWrapper", optimizer=dict(type="SGD", lr=0.01), clip_grad=None,
-                               grad_clip=dict(max_norm=1, norm_type=2)))
+    plan = plan_of(dict(type="OptimWrapper", optimizer=dict(type="SGD", lr=0.01), clip_grad=None,
+                        grad_clip=dict(max_norm=1, norm_type=2)))
     assert plan.trainer_kwargs["gradient_clip_val"] == 1.0
     assert plan.trainer_kwargs["gradient_clip_algorithm"] == "norm"

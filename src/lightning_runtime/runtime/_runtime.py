@@ -351,7 +351,11 @@ class Runtime:
         self.seed = apply_randomness(cfg.get("randomness"), self.launcher)
         # optim_wrapper (training-loop half)
         accelerator = "cuda" if self._env_kwargs.get("accelerator") == "gpu" else "cpu"
-        self.precision = plan_precision(cfg.get("optim_wrapper"), accelerator=accelerator)
+        from lightning_runtime.optim import parse_optim_wrapper
+
+        wrapper_cfg = cfg.get("optim_wrapper")
+        spec = parse_optim_wrapper(wrapper_cfg) if wrapper_cfg is not None else None  # validated once, here
+        self.precision = plan_precision(spec, accelerator=accelerator)
         # small sections
         auto = cfg.get("auto_scale_lr")
         if auto is not None:
