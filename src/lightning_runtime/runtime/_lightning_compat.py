@@ -15,14 +15,15 @@ What the runtime needs that Lightning has no public API for, and where it is use
   MMEngine's factor of the last partial accumulation window (``runtime/_loops``);
 * the epoch loop's accumulation test and zero-grad (``_should_accumulate``,
   ``_make_zero_grad_fn``), for windows that run across epoch ends (``runtime/_loops``), and that
-  test read by the checkpoint hook (unfinished-window gradients);
+  test read for a checkpoint's unfinished-window gradients (``checkpoint/_state``);
 * the fit loop's train-data source and combined loader (``_data_source``, ``_combined_loader``,
   ``_load_combined_loader_states``), for MMEngine's chained passes and exact resume (``runtime/_data``);
 * ``DistributedSamplerWrapper`` (moved to ``lightning.fabric.utilities.distributed``), the sampler
   it wraps and ``_auto_add_worker_init_fn`` (``runtime/_data``);
 * the logged results of an evaluation run (``trainer._results``, the val loop's ``_results``),
-  for ``after_val_epoch(metrics=...)`` and ``save_best='auto'``;
-* a LightningModule's trainer when it may have none (``module._trainer``).
+  for ``after_val_epoch(metrics=...)`` (``hooks/_adapter``) and ``save_best='auto'``
+  (``callbacks/checkpoint``);
+* a LightningModule's trainer when it may have none (``module._trainer``, ``runtime/_runtime``).
 
 No other module of the package reads or patches a private Lightning attribute
 (``tests/test_lightning_compat.py`` scans ``src/`` for it).
@@ -31,12 +32,12 @@ No other module of the package reads or patches a private Lightning attribute
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import lightning
-from packaging.version import Version
 
 __all__ = [
     "SUPPORTED_RANGE",
@@ -65,7 +66,7 @@ _SKIP_ENV = "LIGHTNING_RUNTIME_SKIP_VERSION_CHECK"
 
 
 def check_lightning_version(version: str) -> None:
-    """Raise ImportError unless ``SUPPORTED_RANGE[0] <= version < SUPPORTED_RANGE[1]``.
+    """Raise ImportError unless ``version`` (major.minor) is in ``[SUPPORTED_RANGE[0], SUPPORTED_RANGE[1])``.
 
     Example:
         >>> check_lightning_version("2.6.3")
@@ -73,9 +74,11 @@ def check_lightning_version(version: str) -> None:
         Traceback (most recent call last):
         ImportError: lightning_runtime supports lightning>=2.6,<2.7 but lightning 2.5.6 is installed
     """
-    low, high = (Version(v) for v in SUPPORTED_RANGE)
-    release = Version(Version(version).base_version)
-    if low <= release < high:
+    def minor(v: str) -> tuple[int, int]:
+        match = re.match(r"(\d+)\.(\d+)", v)
+        return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+    if minor(SUPPORTED_RANGE[0]) <= minor(version) < minor(SUPPORTED_RANGE[1]):
         return
     spec = f"lightning>={SUPPORTED_RANGE[0]},<{SUPPORTED_RANGE[1]}"
     raise ImportError(
