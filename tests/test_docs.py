@@ -109,3 +109,17 @@ def test_every_legacy_key_is_documented_with_its_replacement() -> None:
     text = _text("config.md", "runtime.md") + (ROOT / "README.md").read_text()
     missing = [k for k in LEGACY_KEYS if k not in text]
     assert not missing, f"document {missing}"
+
+
+def test_optim_md_grad_clip_form_loads_over_an_mmseg_base(tmp_path: Path) -> None:
+    """docs/optim.md's gradient-clip form works over MMSeg's schedules (which set clip_grad=None)."""
+    from lightning_runtime.config import load_config
+    from lightning_runtime.optim import parse_optim_wrapper
+
+    form = next(line.strip() for line in _text("optim.md").splitlines()
+                if line.strip().startswith("optim_wrapper = dict(clip_grad="))
+    cfg = tmp_path / "clip.py"
+    cfg.write_text(f"_base_ = ['mmseg::_base_/schedules/schedule_20k.py']\n{form}\n")
+    wrapper = load_config(cfg)["optim_wrapper"]
+    assert wrapper["optimizer"]["type"] == "SGD"  # the base's optimizer kept
+    assert parse_optim_wrapper(wrapper).clip_grad == {"max_norm": 1, "norm_type": 2}
