@@ -11,7 +11,9 @@ setup:
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-demo: setup
+# The demo needs only the package and its plot extra (matplotlib), not the test references.
+demo:
+	@EXTRAS=plot bash scripts/setup.sh
 	$(PY) -m lightning_runtime.demo
 
 bench: setup

@@ -4,6 +4,10 @@
 # torch is installed first, pinned to 2.13.0 (the CPU build), ONLY when the venv cannot
 # import torch: a torch that is already there (CUDA build, newer release) is never replaced,
 # because every other requirement leaves torch unpinned from above.
+#
+# EXTRAS (default test,plot) picks the extras: `make demo` asks for plot only (the package and
+# matplotlib); the test references (mmengine, mmsegmentation) come only with the test extra.
+# Every step prints a line, and pip prints what it downloads (no -q): nothing runs silently.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -13,18 +17,33 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
 fi
 VPY="$VENV/bin/python"
-pip_install() { "$VPY" -m pip install --disable-pip-version-check -q "$@"; }
+pip_install() { "$VPY" -m pip install --disable-pip-version-check --progress-bar on "$@"; }
+EXTRAS=${EXTRAS:-test,plot}
+has_extra() { case ",$EXTRAS," in *",$1,"*) return 0;; *) return 1;; esac; }
 if ! "$VPY" -c "import torch" >/dev/null 2>&1; then
-    echo "[setup] no torch in $VENV: installing torch==2.13.0 (CPU build)"
+    echo "[setup] no torch in $VENV: installing torch==2.13.0 (CPU build, about 200 MB; the longest step)"
     pip_install "torch==2.13.0"
 else
     echo "[setup] keeping torch $("$VPY" -c 'import torch; print(torch.__version__)')"
 fi
+# The stamp records which extras are installed: a later call asking for more (make demo, then
+# make test) installs them; one asking for fewer installs nothing.
 stamp="$VENV/.lightning_runtime-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "[setup] installing lightning_runtime (editable) with extras ${EXTRAS:=test,plot}"
-    pip_install -e ".[${EXTRAS}]"
-    touch "$stamp"
+missing=""
+for extra in ${EXTRAS//,/ }; do
+    grep -qx "$extra" "$stamp" 2>/dev/null || missing="$missing $extra"
+done
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ -n "$missing" ]; then
+    all=$( (cat "$stamp" 2>/dev/null; echo "${EXTRAS//,/$'\n'}") | grep -v '^$' | sort -u | paste -sd, -)
+    echo "[setup] installing lightning_runtime (editable) with extras $all"
+    pip_install -e ".[${all}]"
+    echo "${all//,/$'\n'}" > "$stamp"
+else
+    echo "[setup] lightning_runtime already installed with extras $(paste -sd, "$stamp")"
+fi
+if ! has_extra test; then
+    echo "[setup] done (extras: $EXTRAS): $VENV/bin/lightning-runtime (or: source $VENV/bin/activate)"
+    exit 0
 fi
 # The reference for the parity tests: full mmengine 0.10.7 (with its Runner), --no-deps so that it
 # neither pulls opencv-python (the test extra has the headless build and mmengine's pure-Python
@@ -43,3 +62,4 @@ if ! "$VPY" -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('mm
     echo "[setup] installing mmsegmentation==1.2.2 (--no-deps, test corpus only)"
     pip_install --no-deps "mmsegmentation==1.2.2"
 fi
+echo "[setup] done: $VENV/bin/lightning-runtime (or: source $VENV/bin/activate)"

@@ -100,6 +100,11 @@ def test_short_vit_demo(tmp_path, demo_hooks):
     # visualizations: PNGs written for validation samples; the LR plot of every param group
     assert result.visualizations, f"no PNG under {work}"
     assert result.lr_plot == work / "lr.png" and (work / "lr.png").read_bytes()[:4] == b"\x89PNG"
+    # the test phase logs into its own CSV: training/validation's vis_data/metrics.csv is kept
+    fit_csv = (result.log_dir / "vis_data" / "metrics.csv").read_text().splitlines()
+    test_csv = (result.log_dir / "vis_data" / "test" / "metrics.csv").read_text().splitlines()
+    assert "mIoU" in fit_csv[0] and len(fit_csv) > 3, fit_csv[:3]
+    assert "mIoU" in test_csv[0] and len(test_csv) >= 2, test_csv
     # MMSeg's metric keys from validation and test (percent)
     for metrics in (result.val_metrics, result.test_metrics):
         assert {"aAcc", "mIoU", "mAcc", "mDice"} <= set(metrics)

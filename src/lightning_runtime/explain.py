@@ -311,6 +311,18 @@ def explain(rt: Any, module: nn.Module | None = None, *, epoch_length: int | Non
     return "\n\n".join("\n".join(s) for s in sections if s)
 
 
+def _iteration_ticks() -> Any:
+    """Tick labels ``0, 20k, 40k, ...``: short enough not to collide on a 160k-iteration axis."""
+    from matplotlib.ticker import FuncFormatter
+
+    def label(x: float, _pos: int) -> str:
+        if abs(x) >= 1_000_000:
+            return f"{x / 1_000_000:g}M"
+        return f"{x / 1000:g}k" if abs(x) >= 1000 else f"{x:g}"
+
+    return FuncFormatter(label)
+
+
 def plot_lr(rt: Any, path: str, module: nn.Module | None = None, *, epoch_length: int | None = None,
             size: tuple[float, float] = (8.0, 4.5), dpi: int = 100) -> str:
     """Draw every group's learning rate over the run into ``path`` (PNG); returns ``path``.
@@ -329,22 +341,23 @@ def plot_lr(rt: Any, path: str, module: nn.Module | None = None, *, epoch_length
         raise ConfigError("plotting needs matplotlib", path="--plot",
                           fix="pip install 'lightning-runtime[plot]' (or pip install matplotlib)") from exc
     curves = lr_curves(rt, module, epoch_length=epoch_length)
-    fig, ax = plt.subplots(figsize=size, dpi=dpi)
+    # constrained layout keeps the legend (outside, to the right) and the labels inside the figure
+    fig, ax = plt.subplots(figsize=size, dpi=dpi, layout="constrained")
     for name, vals in curves.values.items():
         ax.plot(curves.iterations, vals, label=name, linewidth=1.2)
     for it, label in curves.boundaries:
         ax.axvline(it, color="grey", linestyle=":", linewidth=0.8)
     ax.set_xlabel("iteration")
     ax.set_ylabel("learning rate")
+    ax.xaxis.set_major_formatter(_iteration_ticks())
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
     if module is None:
-        ax.set_title("learning rate (no model: one stand-in group)")
-        ax.text(0.01, 0.02, "per-group curves (layer decay, custom_keys) need the model: --model.class_path=...",
-                transform=ax.transAxes, fontsize=7, color="dimgrey")
+        ax.set_title("learning rate (no model: one stand-in group)\nper-group curves (layer decay, "
+                     "custom_keys) need the model: --model.class_path=...", fontsize=9)
     else:
         ax.set_title("learning rate per param group")
-    if len(curves.values) <= 12:
-        ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
+    if 1 < len(curves.values) <= 12:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
     fig.savefig(path)
     plt.close(fig)
     return path

@@ -144,7 +144,11 @@ def run_demo(
     val_metrics = _floats(getattr(module, "last_val_metrics", {}) or {})
     test_metrics: dict[str, float] = {}
     if test and cfg.get("test_cfg") is not None:
-        rt.test(module, datamodule=datamodule, **trainer_overrides)
+        import warnings
+
+        with warnings.catch_warnings():  # the runtime announces the logger override: it is the demo's own
+            warnings.filterwarnings("ignore", message=r"trainer\.logger=.* replaces what visualizer")
+            rt.test(module, datamodule=datamodule, **_test_logger(rt, trainer_overrides))
         test_metrics = _floats(getattr(module, "last_test_metrics", {}) or {})
     work = Path(rt.ctx.work_dir)
     lr_plot = _plot_lr(rt, module, work / "lr.png") if trainer.is_global_zero else None
@@ -161,6 +165,20 @@ def run_demo(
         module=module,
         lr_plot=lr_plot,
     )
+
+
+def _test_logger(rt: Any, trainer_overrides: dict[str, Any]) -> dict[str, Any]:
+    """The test phase's Trainer arguments: its own CSV file, ``vis_data/test/metrics.csv``.
+
+    The test Trainer of the same run would otherwise open ``vis_data/metrics.csv`` again, and
+    Lightning's CSVLogger deletes an existing file there: training and validation logs are kept.
+    """
+    if "logger" in trainer_overrides:
+        return trainer_overrides
+    from lightning.pytorch.loggers import CSVLogger
+
+    logger = CSVLogger(save_dir=str(Path(rt.ctx.log_dir) / "vis_data"), name="test", version="")
+    return {**trainer_overrides, "logger": logger}
 
 
 def _plot_lr(rt: Any, module: Any, path: Path) -> Path | None:
