@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -124,8 +126,11 @@ def test_log_dir_fallback_is_logger_dir(tmp_path):
 
 
 def test_draw_false_writes_nothing(tmp_path):
-    with pytest.warns(UserWarning, match="draw=False"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # MMSeg's default_runtime (draw=False): silent, as in MMEngine
         hook = SegVisualizationHook()
+    with pytest.warns(UserWarning, match="draw=False, so interval=4 draws nothing"):
+        SegVisualizationHook(interval=4)  # drawing options beside draw=False: said once
     train, val = _loaders()
     _trainer(tmp_path, hook).fit(TinySeg(protocol=False), train, val)  # outputs not even checked
     assert not (tmp_path / "vis_data").exists()

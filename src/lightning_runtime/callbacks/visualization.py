@@ -142,7 +142,8 @@ class SegVisualizationHook(Callback):
     """Draw validation / test predictions (MMSeg's arguments; see the module doc for the protocol).
 
     Args:
-        draw: Draw at all. ``False`` (MMSeg's default) warns once and does nothing.
+        draw: Draw at all. ``False`` (MMSeg's default) does nothing, silently as in MMEngine; it
+            warns once when drawing options (``interval``, ``wait_time``) are given beside it.
         interval: Draw every ``interval``-th batch of each validation/test loop.
         show: Display in a window: not available (no display); ``True`` is a ``ConfigError``.
         wait_time: Seconds a shown window stays open; only meaningful with ``show``.
@@ -186,9 +187,11 @@ class SegVisualizationHook(Callback):
         self._palette: list[list[int]] | None = None
         self._seen: dict[tuple[str, int], int] = {}
         self.saved: list[Path] = []  # every PNG written, in order (handy for tests and notebooks)
-        if not self.draw:
-            rank_zero_warn("SegVisualizationHook: draw=False, so nothing is visualized or stored "
-                           "(set default_hooks.visualization.draw=True to draw)")
+        if not self.draw and (interval != 50 or wait_time):
+            # MMSeg's default_runtime has draw=False: silent there, as in MMEngine; drawing options
+            # given beside draw=False are the sign that drawing was meant.
+            rank_zero_warn(f"SegVisualizationHook: draw=False, so interval={interval!r} draws nothing and "
+                           "nothing is stored (set default_hooks.visualization.draw=True to draw)")
         if self.backend_args:
             rank_zero_warn("SegVisualizationHook: backend_args is not used; images come from the "
                            "validation/test step outputs, not from files")
