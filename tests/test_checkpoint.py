@@ -126,9 +126,14 @@ def test_best_resaves_latest_regular_checkpoint_like_mmengine(tmp_path):
     # MMEngine re-saves a regular checkpoint at the current step after a new best, once a regular
     # checkpoint exists, so that the saved best-state is current.
     hook = CheckpointHook(interval=10, by_epoch=False, save_best="loss", save_last=False)
+    lines: list[str] = []
+    hook._info = lines.append  # type: ignore[method-assign]
     model = Net(scores=[3.0, 2.0, 2.5, 1.0], metric="val/loss")
     fit(tmp_path, hook, model, max_steps=20, val_check_interval=5, check_val_every_n_epoch=None)
     assert hook.rules == {"loss": "less"}
+    # the re-save after the new best at 20 is silent, as in MMEngine: one line per regular save
+    assert [m for m in lines if m.startswith("Saving checkpoint")] == [
+        "Saving checkpoint at 10 iterations", "Saving checkpoint at 20 iterations"]
     assert files(tmp_path) == ["best_loss_iter_20.pth", "iter_10.pth", "iter_20.pth", "last_checkpoint"]
     # saved relative to the checkpoint directory (issue 13); the hook itself keeps the full path
     assert safe_load(tmp_path / "iter_20.pth")["callbacks"]["CheckpointHook"]["best_ckpt"] == {

@@ -403,7 +403,7 @@ class CheckpointHook(Callback):
         elif self._resave_step is not None and self.last_ckpt is not None:
             # MMEngine re-saves the latest regular checkpoint after a new best (so that it records
             # the new best); its epoch checkpoint comes before validation, Lightning's after.
-            self._save_regular(trainer, self._resave_step, meta)
+            self._save_regular(trainer, self._resave_step, meta, announce=False)
         self._resave_step = None
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -443,7 +443,8 @@ class CheckpointHook(Callback):
             if self.by_epoch and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
                 self._resave_step = cur  # done in on_train_epoch_end, after Lightning's epoch ends
             else:
-                self._save_regular(trainer, cur, dict(epoch=trainer.current_epoch, iter=train_iter(trainer)))
+                self._save_regular(trainer, cur, dict(epoch=trainer.current_epoch, iter=train_iter(trainer)),
+                                   announce=False)
 
     def _first_val_metric(self, trainer: pl.Trainer) -> str:
         names = compat.val_logged_names(trainer)
@@ -473,8 +474,12 @@ class CheckpointHook(Callback):
         if self._is_zero:
             log.info(msg)
 
-    def _save_regular(self, trainer: pl.Trainer, step: int, meta: dict[str, Any]) -> None:
-        """MMEngine's ``_save_checkpoint_with_step``, deleting old files only after the new one."""
+    def _save_regular(self, trainer: pl.Trainer, step: int, meta: dict[str, Any], *, announce: bool = True) -> None:
+        """MMEngine's ``_save_checkpoint_with_step``, deleting old files only after the new one.
+
+        ``announce=False``: the re-save after a new best, which MMEngine does without a log line
+        (its "Saving checkpoint at N" is printed by the interval hooks, not by the save itself).
+        """
         if self._blocked(self._path(step)):
             return
         to_delete: list[str] = []
@@ -485,7 +490,8 @@ class CheckpointHook(Callback):
         path = self._path(step)
         self._pending_delete = [p for p in to_delete if p != path]
         self.last_ckpt = path
-        self._info(f"Saving checkpoint at {step} {'epochs' if self.by_epoch else 'iterations'}")
+        if announce:
+            self._info(f"Saving checkpoint at {step} {'epochs' if self.by_epoch else 'iterations'}")
         self._save(trainer, path, meta, full=True)
         if trainer.is_global_zero:
             try:
