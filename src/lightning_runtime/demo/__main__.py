@@ -207,6 +207,11 @@ def _summary(result: DemoResult) -> str:
     lines.append(f"  text log:       {logs[0] if logs else result.log_dir}")
     scalars = result.log_dir / "vis_data" / "scalars.json"
     lines.append(f"  scalars:        {scalars if scalars.exists() else result.log_dir / 'vis_data'}")
+    vis = result.log_dir / "vis_data"
+    csvs = [p for p in (vis / "metrics.csv", vis / "test" / "metrics.csv") if p.exists()]
+    if csvs:  # the test phase has its own file: the training/validation one is kept
+        shown = " (train/val), ".join(str(p) for p in csvs) + (" (test)" if len(csvs) > 1 else "")
+        lines.append(f"  metrics csv:    {shown}")
     lines.append("  checkpoints:    " + (", ".join(p.name for p in result.checkpoints) or "none")
                  + f"  (in {result.work_dir})")
     lines.append("  lr plot:        " + (str(result.lr_plot) if result.lr_plot
