@@ -33,6 +33,10 @@ def test_fit_help_lists_the_trainer_options_and_ckpt_path(capsys: pytest.Capture
     # types and defaults come from Trainer.__init__, as in LightningCLI's help
     assert re.search(r"--trainer\.max_epochs MAX_EPOCHS\s+.*?\(type: .*?default: null\)", fit, flags=re.S)
     assert "resume" in fit.split("--ckpt_path PATH", 2)[-1][:200]  # fit's --ckpt_path resumes
+    assert "--trainer CONFIG" not in fit  # a trainer: section goes in a --config file here
+    # LightningCLI's subclass help: the arguments of one strategy class
+    ddp = _run(capsys, "fit", "--trainer.strategy.help=DDPStrategy")
+    assert "--trainer.strategy.process_group_backend" in ddp
     test = _run(capsys, "test", "--help")
     assert "--trainer.limit_test_batches" in test and "--ckpt_path" in test
     assert "tested" in test.split("--ckpt_path PATH", 2)[-1][:200]

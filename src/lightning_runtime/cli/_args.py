@@ -72,6 +72,8 @@ class Invocation:
     plot: str | None = None
     epoch_length: int | None = None
     help: bool = False
+    #: LightningCLI's ``--trainer.strategy.help [CLASS]``: (option without dashes, class or None).
+    class_help: tuple[str, str | None] | None = None
 
 
 def _cli_error(message: str, fix: str, candidates: list[str] | None = None) -> ConfigError:
@@ -127,6 +129,11 @@ def parse_invocation(argv: list[str]) -> Invocation:
         if key == "print_config":
             inv.print_config = True
             i += 1
+            continue
+        if key.endswith(".help"):
+            has_value = not eq and i + 1 < len(args) and not args[i + 1].startswith("-")
+            inv.help, inv.class_help = True, (key, value if eq else args[i + 1] if has_value else None)
+            i += 2 if has_value else 1
             continue
         if not eq:
             if i + 1 >= len(args) or args[i + 1].startswith("--"):

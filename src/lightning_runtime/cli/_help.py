@@ -69,8 +69,15 @@ def _common(parser: Any, sub: str) -> None:
                  "--data.init_args.NAME=VALUE, or a data: section in a config.")
 
 
-def subcommand_help(sub: str) -> str:
-    """The ``--help`` text of one subcommand."""
+def subcommand_help(sub: str, class_help: tuple[str, str | None] | None = None) -> str:
+    """The ``--help`` text of one subcommand.
+
+    ``class_help=('trainer.strategy.help', 'DDPStrategy')``: the arguments of that class, as
+    LightningCLI's ``--trainer.strategy.help DDPStrategy`` prints them.
+    """
+    import contextlib
+    import io
+
     from jsonargparse import ArgumentParser
 
     epilog = _EPILOG if sub == "explain" else _EPILOG + "\n" + _TRAINER_EPILOG
@@ -90,4 +97,15 @@ def subcommand_help(sub: str) -> str:
                         help="Seed (LightningCLI's name); randomness.seed in the config does the same.")
     parser.add_argument("--ckpt_path", metavar="PATH", help=_CKPT_HELP[sub])
     parser.add_class_arguments(pl.Trainer, "trainer", fail_untyped=False)
-    return parser.format_help()
+    if class_help is not None:
+        out = io.StringIO()
+        args = [f"--{class_help[0]}"] + ([class_help[1]] if class_help[1] else [])
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            try:
+                parser.parse_args(args)
+            except (SystemExit, Exception):  # noqa: BLE001 - jsonargparse prints the help (or its error) and exits
+                pass
+        return out.getvalue().rstrip("\n")
+    # jsonargparse offers --trainer FILE for the nested group; here a trainer: section goes in a --config
+    text = parser.format_help().replace(" [--trainer CONFIG]", "")
+    return "\n".join(line for line in text.splitlines() if not line.startswith("  --trainer CONFIG "))

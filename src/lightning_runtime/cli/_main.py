@@ -516,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
             if inv.subcommand:
                 from lightning_runtime.cli._help import subcommand_help
 
-                print(subcommand_help(inv.subcommand))
+                print(subcommand_help(inv.subcommand, inv.class_help))
             else:
                 print(USAGE)
             return 0
