@@ -10,6 +10,7 @@ import torch.nn as nn
 
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.optim import build_optimizer
+from lightning_runtime.optim._builder import check_optimizer_contract
 from lightning_runtime.registry import OPTIMIZERS
 
 
@@ -34,18 +35,33 @@ def registered(isolated_registries: list) -> None:
     OPTIMIZERS.register_module(module=NoClosure, force=True)
 
 
-def test_an_optimizer_without_lr_is_refused_with_the_fix(registered: None) -> None:
+def test_an_optimizer_without_lr_is_refused_before_training(registered: None, tmp_path: Any) -> None:
+    """build_optimizer builds it (the seed's MyOptimizer snippet works); a run refuses it before its first step."""
+    from runtime_helpers import QUIET, Boring, loader, make_cfg
+
+    from lightning_runtime import Runtime
+
+    opt = build_optimizer(nn.Linear(2, 2), dict(optimizer=dict(type="NoLr", a=1.0, b=2.0, c=3.0)))
     with pytest.raises(ConfigError, match="NoLr's param group 0 has no numeric 'lr'") as info:
-        build_optimizer(nn.Linear(2, 2), dict(optimizer=dict(type="NoLr", a=1.0, b=2.0, c=3.0)))
+        check_optimizer_contract(opt)
     assert info.value.path == "optim_wrapper.optimizer" and "dict(lr=lr" in info.value.fix
+    rt = Runtime(make_cfg(tmp_path, train_cfg=dict(by_epoch=False, max_iters=2),
+                          optim_wrapper=dict(optimizer=dict(type="NoLr", a=1.0, b=2.0, c=3.0))))
+    module = Boring(rt)
+    with pytest.raises(ConfigError, match="has no numeric 'lr'"):
+        rt.fit(module, loader(2), **QUIET)
+    assert module.steps == 0
 
 
 def test_an_optimizer_whose_step_takes_no_closure_is_refused(registered: None) -> None:
+    opt = build_optimizer(nn.Linear(2, 2), dict(optimizer=dict(type="NoClosure", lr=0.1)))
     with pytest.raises(ConfigError, match=r"NoClosure.step\(\) takes no closure") as info:
-        build_optimizer(nn.Linear(2, 2), dict(optimizer=dict(type="NoClosure", lr=0.1)))
+        check_optimizer_contract(opt)
     assert "closure=None" in info.value.fix
 
 
 def test_torch_optimizers_pass() -> None:
     for cfg in (dict(type="SGD", lr=0.1), dict(type="AdamW", lr=1e-3), dict(type="LBFGS", lr=1.0)):
-        assert build_optimizer(nn.Linear(2, 2), dict(optimizer=cfg)).param_groups[0]["lr"] == cfg["lr"]
+        opt = build_optimizer(nn.Linear(2, 2), dict(optimizer=cfg))
+        check_optimizer_contract(opt)
+        assert opt.param_groups[0]["lr"] == cfg["lr"]

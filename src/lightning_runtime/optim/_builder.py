@@ -126,7 +126,6 @@ def build_optimizer(model: nn.Module, optim_wrapper_cfg: Mapping[str, Any], *, p
         check_coverage(optimizer, inner, ctor_name)
     except ConfigError as err:
         raise err.with_location(path=path)
-    check_optimizer_contract(optimizer, path=f"{path}.optimizer")
     return optimizer
 
 

@@ -528,11 +528,14 @@ class Runtime:
         'lr_scheduler': {'scheduler': stack, 'interval': 'step', 'frequency': 1}}``.
         """
         from lightning_runtime.optim import build_optimizer
+        from lightning_runtime.optim._builder import check_optimizer_contract
 
         if self.cfg.get("optim_wrapper") is None:
             raise ConfigError("missing optim_wrapper", path="optim_wrapper",
                               fix="add optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))")
         optimizer = build_optimizer(module, self.cfg["optim_wrapper"])
+        # what the schedule, the log lines and Lightning's step need (a bare build_optimizer does not)
+        check_optimizer_contract(optimizer, path="optim_wrapper.optimizer")
         summary = self.ctx.resume_checkpoint
         if summary:  # the resume file's optimizer state fits this optimizer, before Lightning loads it
             check_optimizer_state(summary["optimizer_states"], [optimizer], summary["path"], key=summary["key"])
