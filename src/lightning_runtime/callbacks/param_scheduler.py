@@ -4,10 +4,12 @@ MMEngine's ``ParamSchedulerHook`` steps iteration-based schedulers after every t
 (micro-batch, accumulation or not), epoch-based ones after every epoch, and feeds validation
 metrics to ``ReduceOnPlateau``. Here the stack composes all of that; this callback only
 
-* attaches the Trainer's iteration counter as the stack's clock
-  (:func:`lightning_runtime.runtime._progress.train_iters_processed`), so ``step()`` means "advance to the
-  iterations done" and Lightning's own ``step()`` after optimizer steps becomes a no-op;
-* steps the stack in ``on_train_batch_end`` on *every* batch, so under
+* attaches its own iteration counter as the stack's clock, so ``step()`` means "advance to the
+  iterations this hook has reached" and Lightning's own ``step()`` after optimizer steps (before
+  any ``on_train_batch_end``) is a no-op;
+* steps the stack in ``on_train_batch_end`` on *every* batch, at this hook's LOW place in the
+  priority order: a NORMAL hook's ``after_train_iter`` still sees the lr iteration ``i`` used, a
+  VERY_LOW one the lr of ``i + 1``, as in MMEngine. Under
   ``accumulate_grad_batches=k`` optimizer step ``s`` uses the value of iteration ``(s+1)k-1``
   exactly as in MMEngine, and ``begin``/``end`` keep counting batches;
 * feeds ``trainer.callback_metrics`` to the stack after each validation (not the sanity check)
@@ -62,6 +64,7 @@ class ParamSchedulerHook(Callback):
     def __init__(self) -> None:
         self._ctx: Any = None
         self._stacks: list[ParamSchedulerStack] = []
+        self._reached = 0  # iterations whose after_train_iter this hook has run (the stacks' clock)
 
     def bind_context(self, ctx: Any) -> None:
         """Receive the runtime's :class:`~lightning_runtime.runtime._context.RunContext` (optional)."""
@@ -105,8 +108,9 @@ class ParamSchedulerHook(Callback):
                 "{'scheduler': build_scheduler(opt, cfg), 'interval': 'step'}}"
             )
         now = train_iters_processed(trainer)
+        self._reached = now
         for stack in self._stacks:
-            stack.attach_clock(lambda: train_iters_processed(trainer))
+            stack.attach_clock(lambda: self._reached)
             # A fresh run starts at 0; a resumed one at the restored counter (a no-op when the
             # checkpoint's scheduler state and loop state agree, which Lightning 2.6 ensures).
             if stack.last_iter != now:
@@ -115,6 +119,7 @@ class ParamSchedulerHook(Callback):
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
+        self._reached = train_iters_processed(trainer)
         for stack in self._stacks:
             stack.step()
 

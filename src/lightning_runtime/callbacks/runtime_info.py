@@ -54,6 +54,23 @@ class RuntimeInfoHook(CallbackHook):
         )
         self.last_loop_stage = None
 
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict) -> None:
+        """Save the message hub as MMEngine does (``checkpoint['message_hub']``)."""
+        super().on_save_checkpoint(trainer, pl_module, checkpoint)
+        from lightning_runtime.hooks._message_hub import message_hub_for
+
+        checkpoint["message_hub"] = message_hub_for(trainer).state_dict()
+
+    def on_load_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict) -> None:
+        """Restore it on resume, after ``after_load_checkpoint`` as MMEngine's ``Runner.resume``."""
+        super().on_load_checkpoint(trainer, pl_module, checkpoint)
+        saved = checkpoint.get("message_hub")
+        if isinstance(saved, dict) and trainer.state.fn == "fit":
+            from lightning_runtime.hooks._message_hub import message_hub_for
+
+            message_hub_for(trainer).load_state_dict(saved)
+
     def before_train(self, runner: Any) -> None:
         hub = runner.message_hub
         hub.update_info("loop_stage", "train")

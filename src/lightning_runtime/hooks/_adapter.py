@@ -140,6 +140,23 @@ class HookDriver(Callback):
     def _batch_idx(self, trainer: Any, batch_idx: int) -> int:
         return batch_idx if self._state.by_epoch else train_iter(trainer)
 
+    def _in_priority_order(self, trainer: Any, *phases: Any) -> None:
+        """Run each phase (``phase(driver)``) for every driver of the Trainer before the next phase.
+
+        MMEngine calls one hook point on all hooks, then the next point: ``after_val_epoch`` of
+        every hook before any ``after_val``. Lightning calls each callback's ``on_validation_end``
+        in turn, so the first driver in ``trainer.callbacks`` (the priority order) runs the
+        phases for all of them and the others do nothing.
+        """
+        drivers = [cb for cb in getattr(trainer, "callbacks", []) if isinstance(cb, HookDriver)]
+        if self not in drivers:
+            drivers = [self]
+        elif drivers[0] is not self:
+            return
+        for phase in phases:
+            for driver in drivers:
+                phase(driver)
+
     def _end_train_epoch(self, trainer: Any) -> None:
         if self._state.epoch_ended_at != train_epoch(trainer):
             self._call("after_train_epoch")
@@ -172,9 +189,11 @@ class HookDriver(Callback):
         self._call("before_train")
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
-        if not self._state.by_epoch and self._train_epoch_started:
-            self._call("after_train_epoch")
-        self._call("after_train")
+        def end_epoch(d: HookDriver) -> None:
+            if not d._state.by_epoch and d._train_epoch_started:
+                d._call("after_train_epoch")
+
+        self._in_priority_order(trainer, end_epoch, lambda d: d._call("after_train"))
 
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         if self._state.by_epoch or not self._train_epoch_started:
@@ -186,8 +205,18 @@ class HookDriver(Callback):
             self._end_train_epoch(trainer)
 
     def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
+        if not self._train_epoch_started and not self._state.by_epoch:
+            # Resumed in the middle of a pass: Lightning skips on_train_epoch_start, MMEngine's
+            # IterBasedTrainLoop still calls before_train_epoch (for every hook, first).
+            self._in_priority_order(trainer, HookDriver._start_missed_epoch)
         self._state.before_first_batch = False
         self._call("before_train_iter", batch_idx=self._batch_idx(trainer, batch_idx), data_batch=batch)
+
+    def _start_missed_epoch(self) -> None:
+        if not self._train_epoch_started:
+            self._train_epoch_started = True
+            self._state.before_first_batch = False  # the epoch loop has reset: runner.iter is right
+            self._call("before_train_epoch")
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         self._call(
@@ -201,12 +230,15 @@ class HookDriver(Callback):
     def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
         if trainer.sanity_checking:
             return
-        if trainer.state.fn == "fit":
-            if self._state.by_epoch and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
-                self._end_train_epoch(trainer)
-        else:
-            self._ensure_before_run()
-        self._call("before_val")
+
+        def start(d: HookDriver) -> None:
+            if trainer.state.fn == "fit":
+                if d._state.by_epoch and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+                    d._end_train_epoch(trainer)
+            else:
+                d._ensure_before_run()
+
+        self._in_priority_order(trainer, start, lambda d: d._call("before_val"))
 
     def on_validation_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         if not trainer.sanity_checking:
@@ -227,10 +259,13 @@ class HookDriver(Callback):
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         if trainer.sanity_checking:
             return
-        self._call("after_val_epoch", metrics=eval_metrics(trainer))
-        self._call("after_val")
-        if trainer.state.fn == "validate":
-            self._end_run()
+        metrics = eval_metrics(trainer)
+        self._in_priority_order(
+            trainer,
+            lambda d: d._call("after_val_epoch", metrics=metrics),
+            lambda d: d._call("after_val"),
+            lambda d: d._end_run() if trainer.state.fn == "validate" else None,
+        )
 
     # ------------------------------------------------------------------ test
     def on_test_start(self, trainer: Any, pl_module: Any) -> None:
@@ -251,9 +286,13 @@ class HookDriver(Callback):
         self._call("after_test_iter", batch_idx=batch_idx, data_batch=batch, outputs=outputs)
 
     def on_test_end(self, trainer: Any, pl_module: Any) -> None:
-        self._call("after_test_epoch", metrics=eval_metrics(trainer))
-        self._call("after_test")
-        self._end_run()
+        metrics = eval_metrics(trainer)
+        self._in_priority_order(
+            trainer,
+            lambda d: d._call("after_test_epoch", metrics=metrics),
+            lambda d: d._call("after_test"),
+            lambda d: d._end_run(),
+        )
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict) -> None:
@@ -262,8 +301,11 @@ class HookDriver(Callback):
     def on_load_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict) -> None:
         if self._runner is None:
             return
-        self._ensure_before_run()
-        self._call("after_load_checkpoint", checkpoint=checkpoint)
+        self._in_priority_order(  # every hook's before_run, then every hook's after_load_checkpoint
+            trainer,
+            lambda d: d._ensure_before_run() if d._runner is not None else None,
+            lambda d: d._call("after_load_checkpoint", checkpoint=checkpoint) if d._runner is not None else None,
+        )
 
 
 class HookCallback(HookDriver):

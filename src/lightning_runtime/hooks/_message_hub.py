@@ -153,6 +153,43 @@ class MessageHub:
     def pop_info(self, key: str, default: Any = None) -> Any:
         return self._runtime_info.pop(key, default)
 
+    def state_dict(self) -> dict[str, Any]:
+        """The scalar histories and the plain-data runtime info, as a checkpoint stores them.
+
+        MMEngine saves its hub in every checkpoint (``checkpoint['message_hub']``) and restores it
+        on resume, so the first log lines after a resume average over the same windows. Only
+        plain data is kept (a ``weights_only`` load reads it); info that is not is left out.
+        """
+        scalars = {}
+        for key, buf in self._log_scalars.items():
+            values, counts = buf.data
+            scalars[key] = {"values": values, "counts": counts}
+        info = {k: v for k, v in self._runtime_info.items() if _plain(v)}
+        return {"log_scalars": scalars, "runtime_info": info}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (MMEngine's ``load_state_dict``: keys replaced)."""
+        for key, saved in (state.get("log_scalars") or {}).items():
+            buf = HistoryBuffer()
+            buf._values = [float(v) for v in saved["values"]]
+            buf._counts = [float(c) for c in saved["counts"]]
+            self._log_scalars[key] = buf
+        for key, value in (state.get("runtime_info") or {}).items():
+            self._runtime_info[key] = value
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` is plain data (what ``torch.load(weights_only=True)`` reads back)."""
+    if depth > 8:
+        return False
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, (str, int)) and _plain(v, depth + 1) for k, v in value.items())
+    return False
+
 
 _HUBS: "weakref.WeakKeyDictionary[Any, MessageHub]" = weakref.WeakKeyDictionary()
 _DEFAULT = MessageHub()

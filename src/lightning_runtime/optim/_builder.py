@@ -22,6 +22,7 @@ from lightning_runtime.errors import ConfigError
 from lightning_runtime.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS
 from lightning_runtime.optim._groups import check_coverage, name_param_groups
 from lightning_runtime.optim._spec import parse_optim_wrapper
+from lightning_runtime.optim._wrappers import set_base_param_settings
 
 __all__ = ["build_optimizer", "build_stand_in_optimizer", "check_optimizer_contract", "optimization_root",
            "register_torch_optimizers"]
@@ -126,6 +127,12 @@ def build_optimizer(model: nn.Module, optim_wrapper_cfg: Mapping[str, Any], *, p
         check_coverage(optimizer, inner, ctor_name)
     except ConfigError as err:
         raise err.with_location(path=path)
+    # MMEngine's constructors give every parameter its own group once paramwise_cfg or a
+    # constructor is set; with more than one group its OptimWrapper keeps base_param_settings.
+    per_param = bool(paramwise) or ctor_type != "DefaultOptimWrapperConstructor"
+    n_groups = sum(len(g["params"]) for g in optimizer.param_groups) if per_param else len(optimizer.param_groups)
+    if n_groups > 1:
+        set_base_param_settings(optimizer)
     return optimizer
 
 

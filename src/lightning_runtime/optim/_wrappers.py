@@ -13,7 +13,22 @@ from typing import Any
 
 import torch
 
-__all__ = ["OptimWrapper", "AmpOptimWrapper"]
+__all__ = ["OptimWrapper", "AmpOptimWrapper", "BASE_PARAM_SETTINGS", "set_base_param_settings"]
+
+#: Attribute of a built optimizer holding MMEngine's ``base_param_settings`` (see :class:`OptimWrapper`).
+BASE_PARAM_SETTINGS = "lightning_runtime_base_param_settings"
+
+
+def set_base_param_settings(optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """Give ``optimizer`` MMEngine's ``base_param_settings``: ``{'params': [], **defaults}``.
+
+    MMEngine's ``OptimWrapper`` keeps this extra "group" whenever the optimizer has more than one
+    param group; its schedulers step it with the others and ``get_lr()`` reports its lr as
+    ``base_lr`` (log lines, ``scalars.json``). Merged groups here do not change that.
+    """
+    settings: dict[str, Any] = {"params": [], **optimizer.defaults}
+    setattr(optimizer, BASE_PARAM_SETTINGS, settings)
+    return settings
 
 
 class OptimWrapper:
@@ -31,6 +46,9 @@ class OptimWrapper:
         self.optimizer = optimizer
         self.accumulative_counts = accumulative_counts
         self.clip_grad = clip_grad
+        #: MMEngine's extra "group" of the optimizer's defaults, scheduled like the others; there
+        #: when MMEngine's optimizer has more than one param group (set by ``build_optimizer``).
+        self.base_param_settings: dict[str, Any] | None = getattr(optimizer, BASE_PARAM_SETTINGS, None)
 
     @property
     def param_groups(self) -> list[dict[str, Any]]:
@@ -38,8 +56,16 @@ class OptimWrapper:
         return self.optimizer.param_groups
 
     def get_lr(self) -> dict[str, list[float]]:
-        """``{'lr': [lr of each group]}`` as MMEngine's wrapper returns it."""
-        return {"lr": [group["lr"] for group in self.param_groups]}
+        """``{'lr': [lr of each group]}`` as MMEngine's wrapper returns it.
+
+        ``{'base_lr': [scheduled lr of the optimizer's defaults], 'lr': [...]}`` when MMEngine's
+        optimizer would have more than one param group (``paramwise_cfg`` or a constructor).
+        """
+        res: dict[str, list[float]] = {}
+        if self.base_param_settings is not None:
+            res["base_lr"] = [self.base_param_settings["lr"]]
+        res["lr"] = [group["lr"] for group in self.param_groups]
+        return res
 
     def get_momentum(self) -> dict[str, list[float]]:
         """``{'momentum': [...]}`` (``betas[0]`` for Adam-style optimizers), as MMEngine."""

@@ -96,17 +96,21 @@ class GradClip(Callback):
     """Clip gradients as MMEngine's ``OptimWrapper._clip_grad`` (any ``norm_type``, extra kwargs).
 
     Runs in ``on_before_optimizer_step``, i.e. after AMP unscaling and only on steps that update.
+    The total norm goes into the message hub as ``train/grad_norm`` (MMEngine's name; the log
+    lines show its windowed mean, as MMEngine's).
 
     Args:
         clip_type: ``'norm'`` (``clip_grad_norm_``) or ``'value'`` (``clip_grad_value_``).
+        apply: ``False``: only measure the norm (Lightning's ``gradient_clip_val`` clips after).
         kwargs: The remaining ``clip_grad`` arguments, passed to the torch function.
 
     Attributes:
         last_norm: The total norm returned by the last ``clip_grad_norm_`` (``None`` for value).
     """
 
-    def __init__(self, clip_type: str = "norm", **kwargs: Any) -> None:
+    def __init__(self, clip_type: str = "norm", apply: bool = True, **kwargs: Any) -> None:
         self.clip_type = clip_type
+        self.apply = apply
         self.kwargs = kwargs
         self.last_norm: float | None = None
 
@@ -117,8 +121,15 @@ class GradClip(Callback):
         if self.clip_type == "value":
             torch.nn.utils.clip_grad_value_(params, **self.kwargs)
             return
-        norm = torch.nn.utils.clip_grad_norm_(params, **self.kwargs)
+        if self.apply:
+            norm = torch.nn.utils.clip_grad_norm_(params, **self.kwargs)
+        else:  # the norm clip_grad_norm_ returns: of the unclipped gradients
+            norm = torch.nn.utils.get_total_norm([p.grad for p in params], float(self.kwargs.get("norm_type", 2.0)),
+                                                  foreach=self.kwargs.get("foreach"))
         self.last_norm = float(norm)
+        from lightning_runtime.hooks._message_hub import message_hub_for
+
+        message_hub_for(trainer).update_scalar("train/grad_norm", self.last_norm)
         pl_module.log("grad_norm", self.last_norm, on_step=True, on_epoch=False, logger=True)
 
 
@@ -143,6 +154,7 @@ def _clip_plan(clip: dict[str, Any] | None, plan: PrecisionPlan) -> None:
         plan.trainer_kwargs.update(gradient_clip_val=float(kwargs["clip_value"]), gradient_clip_algorithm="value")
     elif set(kwargs) == {"max_norm"} or (set(kwargs) == {"max_norm", "norm_type"} and float(kwargs["norm_type"]) == 2.0):
         plan.trainer_kwargs.update(gradient_clip_val=float(kwargs["max_norm"]), gradient_clip_algorithm="norm")
+        plan.callbacks.append(GradClip("norm", apply=False, **kwargs))  # train/grad_norm, as MMEngine logs it
     else:
         plan.callbacks.append(GradClip("norm", **kwargs))
 

@@ -1,0 +1,139 @@
+"""Side by side with MMEngine 0.10.7's real ``Runner``: what hooks, logs and checkpoints show.
+
+Each scenario (:func:`runner_parity_common.scenario`) runs twice, each in its own subprocess:
+``runner_parity_ref.py`` through ``mmengine.runner.Runner`` and ``runner_parity_lit.py`` through
+``Runtime.fit``, on the same OpenMMLab-named model, initial weights, batches and config. Compared:
+
+* every hook point a NORMAL and a VERY_LOW ``RecordHook`` see, in order, with ``runner.iter`` /
+  ``runner.epoch`` / ``batch_idx``;
+* at ``before_train_iter`` and ``after_train_iter``: the lr / weight decay / momentum (and
+  ``betas[0]``) of every parameter, ``optim_wrapper.get_lr()`` / ``get_momentum()``, the seed
+  NewHook's ``hyper_parameter``; the loss in ``after_train_iter``;
+* the validation points and metrics (``after_val_epoch``);
+* the final weights;
+* the checkpoint files left in ``work_dir`` and ``last_checkpoint``;
+* every train/val log line's fields but time/data_time/eta/memory, and ``vis_data/scalars.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("mmengine.runner")  # full mmengine (the test extra), not mmengine-lite
+pytest.importorskip("cv2")
+
+from runner_parity_common import FIRST_PHASE, SCENARIOS  # noqa: E402
+
+HERE = Path(__file__).parent
+pytestmark = pytest.mark.slow
+
+
+def _run_both(name: str, tmp_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both sides at once, each in its own process: ``(MMEngine's records, ours)``.
+
+    A scenario with a first phase (stop, crash) runs that first, in the same work dirs."""
+    if name in FIRST_PHASE:
+        _run_both(FIRST_PHASE[name], tmp_path)
+    env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1", PYTHONWARNINGS="ignore",
+               CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
+    procs = {}
+    for script in ("ref", "lit"):
+        work_dir, out = tmp_path / script / "work", tmp_path / f"{script}.json"
+        procs[script] = subprocess.Popen(
+            [sys.executable, str(HERE / f"runner_parity_{script}.py"), name, str(work_dir), str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    results = []
+    for script, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, f"{script} failed:\n{stdout[-3000:]}\n{stderr[-5000:]}"
+        results.append(json.loads((tmp_path / f"{script}.json").read_text()))
+    return results[0], results[1]
+
+
+def _close(a: Any, b: Any, rel: float = 1e-6) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k], rel) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_close(x, y, rel) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=rel, abs_tol=1e-12)
+    return a == b
+
+
+def _first_difference(ref: list, lit: list, what: str) -> str:
+    for i, (a, b) in enumerate(zip(ref, lit)):
+        if not _close(a, b):
+            return f"{what}[{i}]:\n  MMEngine: {a}\n  here:     {b}"
+    return f"{what}: {len(ref)} entries in MMEngine, {len(lit)} here"
+
+
+@pytest.fixture(scope="module", params=SCENARIOS)
+def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
+    return _run_both(request.param, tmp_path_factory.mktemp(request.param))
+
+
+def _points(records: list[dict]) -> list[tuple]:
+    return [(r["tag"], r["point"], r["iter"], r["epoch"], r.get("batch_idx")) for r in records]
+
+
+def test_hook_points(runs: tuple[dict, dict]) -> None:
+    ref, lit = runs
+    a, b = _points(ref["records"]), _points(lit["records"])
+    assert a == b, _first_difference(a, b, "hook points")
+
+
+def _merged(values: dict[str, list]) -> dict[str, tuple]:
+    """``get_lr()`` / ``get_momentum()`` up to group merging (documented): first value and value set."""
+    return {k: (v[0], sorted(set(v))) for k, v in values.items()}
+
+
+@pytest.mark.parametrize("point", ["before_train_iter", "after_train_iter"])
+@pytest.mark.parametrize("tag", ["normal", "very_low"])
+def test_param_values_seen_by_hooks(runs: tuple[dict, dict], point: str, tag: str) -> None:
+    ref, lit = runs
+    keys = ("iter", "params", "get_lr", "get_momentum", "hyper_parameter", "loss")
+    merged = ("get_lr", "get_momentum")
+    a, b = ([{k: _merged(r[k]) if k in merged else r.get(k) for k in keys}
+             for r in side["records"] if r["point"] == point and r["tag"] == tag] for side in (ref, lit))
+    assert a, "no records"
+    assert len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b)), _first_difference(a, b, f"{tag} {point}")
+
+
+def test_validation_points_and_metrics(runs: tuple[dict, dict]) -> None:
+    ref, lit = runs
+    a = [(r["iter"], r["metrics"]) for r in ref["records"] if r["point"] == "after_val_epoch" and r["tag"] == "normal"]
+    b = [(r["iter"], r["metrics"]) for r in lit["records"] if r["point"] == "after_val_epoch" and r["tag"] == "normal"]
+    assert a and _close(a, b), _first_difference(a, b, "after_val_epoch")
+
+
+def test_final_weights(runs: tuple[dict, dict]) -> None:
+    ref, lit = runs
+    assert ref["weights"].keys() == lit["weights"].keys()
+    for key in ref["weights"]:
+        assert _close(ref["weights"][key], lit["weights"][key], rel=1e-5), key
+
+
+def test_checkpoint_files(runs: tuple[dict, dict]) -> None:
+    ref, lit = runs
+    assert ref["checkpoints"] == lit["checkpoints"]
+    assert ref["last_checkpoint"] == lit["last_checkpoint"]
+
+
+def test_log_lines(runs: tuple[dict, dict]) -> None:
+    ref, lit = runs
+    assert ref["log"], "MMEngine wrote no log lines"
+    assert ref["log"] == lit["log"], _first_difference(ref["log"], lit["log"], "log lines")
+
+
+def test_scalars_json(runs: tuple[dict, dict]) -> None:
+    ref, lit = runs
+    assert ref["scalars"], "MMEngine wrote no scalars.json"
+    assert _close(ref["scalars"], lit["scalars"], rel=1e-5), _first_difference(ref["scalars"], lit["scalars"], "scalars")
