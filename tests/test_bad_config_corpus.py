@@ -135,6 +135,7 @@ def subprocess_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SUBPROCESS)
 def test_subprocess(name: str, subprocess_runs: dict[str, tuple[int, str, Path]]) -> None:
     code, err, wd = subprocess_runs[name]

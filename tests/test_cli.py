@@ -114,6 +114,7 @@ def test_explain_text_and_png(tmp_path: Path, on_path: None, capsys: pytest.Capt
     assert not (tmp_path / "wd").exists()  # explain writes nothing to work_dir
 
 
+@pytest.mark.slow
 def test_fit_subprocess_on_merged_py_and_yaml(tmp_path: Path) -> None:
     wd = tmp_path / "wd"
     proc = _cli("fit", "--config", str(ASSETS / "base.py"), "--config", str(ASSETS / "short.yaml"),
@@ -147,6 +148,7 @@ def test_fit_subprocess_on_merged_py_and_yaml(tmp_path: Path) -> None:
         assert lr == pytest.approx(expected[step], rel=1e-6), step
 
 
+@pytest.mark.slow
 def test_bad_config_exits_2_with_one_message_and_writes_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("_base_ = ['" + str(ASSETS / "base.py") + "']\n"
@@ -181,6 +183,7 @@ def test_error_in_inherited_value_points_at_the_base_file_and_delete(tmp_path: P
     assert "_delete_=True" in err
 
 
+@pytest.mark.slow
 def test_fit_the_demo_yaml_for_a_few_iterations(tmp_path: Path) -> None:
     root = Path(__file__).parents[1]
     wd = tmp_path / "wd"

@@ -87,6 +87,7 @@ def _mmengine_lrs() -> list[float]:
     return lrs
 
 
+@pytest.mark.slow
 def test_two_ranks_train_every_iteration_with_the_tutorial_hook(runs: dict[str, Any]) -> None:
     for rank, got in runs["first"].items():
         assert got["setup"]["world"] == WORLD and got["setup"]["start_iter"] == 0
@@ -95,6 +96,7 @@ def test_two_ranks_train_every_iteration_with_the_tutorial_hook(runs: dict[str, 
         assert [got["iters"][i]["hyper"] for i in range(MAX_ITERS)] == [2 * i + 5 for i in range(MAX_ITERS)]
 
 
+@pytest.mark.slow
 def test_every_rank_sees_the_same_lr_as_mmengine(runs: dict[str, Any]) -> None:
     r0, r1 = runs["first"][0]["iters"], runs["first"][1]["iters"]
     lr0 = [r0[i]["lr"][0] for i in range(MAX_ITERS)]
@@ -102,6 +104,7 @@ def test_every_rank_sees_the_same_lr_as_mmengine(runs: dict[str, Any]) -> None:
     assert lr0 == pytest.approx(_mmengine_lrs(), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_data_is_sharded_once_disjoint_and_complete_per_pass(runs: dict[str, Any]) -> None:
     r0, r1 = runs["first"][0]["iters"], runs["first"][1]["iters"]
     for p in range(MAX_ITERS // PASS_ITERS):
@@ -115,6 +118,7 @@ def test_data_is_sharded_once_disjoint_and_complete_per_pass(runs: dict[str, Any
     assert r0[0]["indices"] != r0[PASS_ITERS]["indices"]
 
 
+@pytest.mark.slow
 def test_metrics_are_reduced_across_ranks(runs: dict[str, Any]) -> None:
     # rank 0 logs 1.0 and rank 1 logs 11.0 with sync_dist=True: every rank sees the mean, 6.0
     for got in runs["first"].values():
@@ -128,6 +132,7 @@ def test_metrics_are_reduced_across_ranks(runs: dict[str, Any]) -> None:
     assert [(s["step"], s["rank_value"]) for s in scalars if "rank_value" in s] == [(4, 6.0), (8, 6.0), (12, 6.0)]
 
 
+@pytest.mark.slow
 def test_gradients_are_synchronised(runs: dict[str, Any]) -> None:
     f0, f1 = runs["first"][0]["final"], runs["first"][1]["final"]
     assert f0["params"] == f1["params"]
@@ -136,6 +141,7 @@ def test_gradients_are_synchronised(runs: dict[str, Any]) -> None:
     assert f0["buffers"]["bn.running_mean"] != f1["buffers"]["bn.running_mean"]
 
 
+@pytest.mark.slow
 def test_only_rank_zero_writes_logs_and_checkpoints(runs: dict[str, Any]) -> None:
     ts = runs["files_first"][0]
     assert runs["files_first"] == sorted([
@@ -153,6 +159,7 @@ def test_only_rank_zero_writes_logs_and_checkpoints(runs: dict[str, Any]) -> Non
         "Iter(train) [ 4/12]", "Iter(train) [ 8/12]", "Iter(train) [12/12]"]
 
 
+@pytest.mark.slow
 def test_resume_under_ddp_continues_at_iteration_8_and_ends_identical(runs: dict[str, Any]) -> None:
     for rank in range(WORLD):
         first, second = runs["first"][rank], runs["second"][rank]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import textwrap
 
+import pytest
 import torch
 from ddp_utils import torchrun
 
@@ -30,6 +31,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_shuffled_loader_sharded_once_across_passes(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(SCRIPT.format(wd=str(tmp_path)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import textwrap
 
+import pytest
+
 from ddp_utils import torchrun
 
 SCRIPT = textwrap.dedent(
@@ -29,6 +31,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_two_process_ddp_cpu(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(SCRIPT.format(wd=str(tmp_path)))

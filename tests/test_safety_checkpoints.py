@@ -118,6 +118,7 @@ class Evil:
 
 
 # ---------------------------------------------------------------------------- data loss: cp -r run1 run2
+@pytest.mark.slow
 @pytest.mark.parametrize("read_only", [False, True], ids=["writable", "read-only-original"])
 def test_resume_in_a_copied_work_dir_never_touches_the_original(tmp_path: Path, read_only: bool) -> None:
     run1, run2 = tmp_path / "run1", tmp_path / "run2"
@@ -351,6 +352,7 @@ def test_stale_temp_file_removed_when_nothing_is_left_to_do(tmp_path: Path) -> N
     assert not stale.exists()
 
 
+@pytest.mark.slow
 def test_unreadable_checkpoint_is_called_permission_denied(tmp_path: Path) -> None:
     work = tmp_path / "work"
     train(work, 4)
@@ -399,6 +401,7 @@ def test_a_second_run_on_the_same_work_dir_is_refused(tmp_path: Path) -> None:
     assert not (work / LOCK_FILE).exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sub", ["fit", "validate", "test", "predict"])
 def test_cli_exit_code_2_without_traceback(tmp_path: Path, sub: str) -> None:
     evil = _evil_file(tmp_path / "evil.pth")

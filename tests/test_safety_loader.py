@@ -276,6 +276,7 @@ def _cli() -> list[str]:
     return [sys.executable, "-c", LIMITED, *cli]
 
 
+@pytest.mark.slow
 def test_cli_refuses_every_bomb_with_exit_2_under_a_memory_limit(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
     procs = {}

@@ -311,6 +311,7 @@ def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[int, str, P
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(CLI_CASES)), ids=[c[2] for c in CLI_CASES])
 def test_cli_exit_2_without_traceback(index: int, cli_runs: list[tuple[int, str, Path]]) -> None:
     code, err, wd = cli_runs[index]

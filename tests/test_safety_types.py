@@ -368,6 +368,7 @@ CLI_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sub", "text", "path", "extra"), CLI_CASES, ids=[c[2] for c in CLI_CASES])
 def test_cli_refuses_with_exit_2_and_no_traceback(tmp_path: Path, trap: Trap, sub: str, text: str, path: str,
                                                    extra: list[str]) -> None:
