@@ -98,3 +98,15 @@ def test_config_registry_optim_schedulers_import_no_lightning(area: str) -> None
                                            if m.split(".")[0] in ("lightning", "pytorch_lightning"))
            for p in paths}
     assert not {k: v for k, v in bad.items() if v}
+
+
+def test_docs_internals_module_map_matches_the_tree() -> None:
+    """docs/internals.md's module map is the tree with each module's first docstring line."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("module_map", SRC.parents[1] / "scripts" / "module_map.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    page = mod.PAGE.read_text(encoding="utf-8")
+    assert mod.rendered(page) == page, "run: python scripts/module_map.py (docs/internals.md is out of date)"
