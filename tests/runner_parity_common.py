@@ -231,6 +231,8 @@ def collect(work_dir: Path, model: nn.Module, sink: list) -> dict[str, Any]:
     log_dir = runs[-1] if runs else None
     scalars: list[dict[str, Any]] = []
     log: list[dict[str, Any]] = []
+    exp_names: list[str] = []
+    hook_table = False
     if log_dir is not None:
         sj = log_dir / "vis_data" / "scalars.json"
         if sj.exists():
@@ -240,6 +242,8 @@ def collect(work_dir: Path, model: nn.Module, sink: list) -> dict[str, Any]:
         logs = list(log_dir.glob("*.log"))
         if logs:
             log = parse_log(logs[0])
+            exp_names = re.findall(r"Exp name: (\S+)", logs[0].read_text())
+            hook_table = "Hooks will be executed in the following order" in logs[0].read_text()
     last = work_dir / "last_checkpoint"
     return dict(
         records=copy.deepcopy(sink),
@@ -248,5 +252,8 @@ def collect(work_dir: Path, model: nn.Module, sink: list) -> dict[str, Any]:
         last_checkpoint=os.path.basename(last.read_text().strip()) if last.exists() else None,
         log=log,
         scalars=scalars,
-        log_dir_files=sorted(p.name for p in log_dir.iterdir()) if log_dir is not None else [],
+        # timestamps written as <ts>: the names MMEngine gives the files and the experiment
+        log_dir_files=sorted(p.name.replace(log_dir.name, "<ts>") for p in log_dir.iterdir()) if log_dir else [],
+        exp_names=[n.replace(log_dir.name, "<ts>") for n in exp_names] if log_dir else [],
+        hook_table_in_log=hook_table,
     )

@@ -90,7 +90,7 @@ def test_iter_based_lines_values_and_files(tmp_path):
     val_lines = [m for m in msgs if m.startswith("Iter(val)")]
     assert len(val_lines) == 2  # interval 5 > 2 val batches: only the metrics lines
     assert all(re.fullmatch(rf"Iter\(val\) \[2/2\]    mIoU: 0\.6250  data_time: {NUM}  time: {NUM}", v) for v in val_lines)
-    assert msgs.count("Exp name: run_20240101_120000") == 2  # iter 4 (quirk above) and 10 (interval_exp_name)
+    assert msgs.count("Exp name: 20240101_120000") == 2  # iter 4 (quirk above) and 10 (interval_exp_name)
     # vis_data/scalars.json: one JSON object per logged line, MMEngine's keys and steps
     records = [json.loads(x) for x in (log_dir / "vis_data" / "scalars.json").read_text().splitlines()]
     records = records[1:]
@@ -123,7 +123,7 @@ def test_epoch_based_lines_and_ignore_last(tmp_path):
     assert train[1].endswith(f"loss: {loss:.4f}")
     vals = [m for m in msgs if m.startswith("Epoch(val)")]
     assert [v[:28] for v in vals] == ["Epoch(val) [1][2/2]    mIoU:", "Epoch(val) [2][2/2]    mIoU:"]
-    assert msgs.count("Exp name: run_20240101_120000") == 2  # end of each epoch
+    assert msgs.count("Exp name: 20240101_120000") == 2  # end of each epoch
 
 
 def test_ignore_last_false_logs_epoch_end(tmp_path):

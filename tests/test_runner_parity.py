@@ -127,6 +127,13 @@ def test_checkpoint_files(runs: tuple[dict, dict]) -> None:
     assert ref["last_checkpoint"] == lit["last_checkpoint"]
 
 
+def test_run_files_and_experiment_name(runs: tuple[dict, dict]) -> None:
+    ref, lit = runs
+    assert ref["log_dir_files"] == lit["log_dir_files"]
+    assert ref["exp_names"] == lit["exp_names"]  # '<ts>' for a config without a file (none after the resume)
+    assert ref["hook_table_in_log"] and lit["hook_table_in_log"]
+
+
 def test_log_lines(runs: tuple[dict, dict]) -> None:
     ref, lit = runs
     assert ref["log"], "MMEngine wrote no log lines"

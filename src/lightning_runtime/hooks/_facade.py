@@ -235,7 +235,7 @@ class RunnerFacade:
     def experiment_name(self) -> str:
         if self._ctx is not None:
             return self._ctx.experiment_name
-        return f"run_{self.timestamp}"
+        return self.timestamp  # MMEngine's name without a config file
 
     @property
     def cfg(self) -> Any:

@@ -92,7 +92,6 @@ class RunContext:
 
     @property
     def experiment_name(self) -> str:
-        """MMEngine's ``experiment_name``: ``<config stem>_<timestamp>``."""
+        """MMEngine's ``experiment_name``: ``<config stem>_<timestamp>``, or the timestamp for a dict config."""
         filename = getattr(self.cfg, "filename", None) or ""
-        stem = Path(filename).stem if filename else "run"
-        return f"{stem}_{self.timestamp}"
+        return f"{Path(filename).stem}_{self.timestamp}" if filename else self.timestamp

@@ -91,6 +91,24 @@ def close_log_file(handler: logging.Handler) -> None:
     handler.close()
 
 
+class _Capture(logging.Handler):
+    """Appends the records of the run loggers to a list while the ``with`` block runs."""
+
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__(logging.DEBUG)
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __enter__(self) -> "_Capture":
+        logging.getLogger(LOGGER_NAME).addHandler(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        logging.getLogger(LOGGER_NAME).removeHandler(self)
+
+
 class RunLogFile(Callback):
     """Write the run's log records to ``path`` once a loop starts.
 
@@ -105,6 +123,13 @@ class RunLogFile(Callback):
         self._buffer: logging.handlers.MemoryHandler | None = None
         self._file: logging.FileHandler | None = None
         self._saved_levels: dict[str, int] = {}
+        #: Records logged before the Trainer existed that belong in the file (the hook-order
+        #: table MMEngine's Runner writes into its log); see :meth:`capture`.
+        self.preamble: list[logging.LogRecord] = []
+
+    def capture(self) -> "_Capture":
+        """``with run_log.capture(): ...``: keep what the run loggers log inside, for the file."""
+        return _Capture(self.preamble)
 
     # ------------------------------------------------------------------ attach / detach
     def _attach(self) -> None:
@@ -114,6 +139,7 @@ class RunLogFile(Callback):
                                                 flushOnClose=False)
         buffer.setFormatter(log_formatter())
         buffer.setLevel(self.level)
+        buffer.buffer.extend(r for r in self.preamble if r.levelno >= self.level)
         for name in RUN_LOGGERS:
             logger = logging.getLogger(name)
             self._saved_levels[name] = logger.level

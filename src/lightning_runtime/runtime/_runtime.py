@@ -487,8 +487,10 @@ class Runtime:
         from lightning_runtime.hooks import build_callbacks
 
         # The run log comes first so that its buffer sees every callback's setup messages.
-        out: list[Callback] = [RunLogFile(self.ctx.run_log_file or "", self.log_level)]
-        out.extend(build_callbacks(self.ctx))
+        run_log = RunLogFile(self.ctx.run_log_file or "", self.log_level)
+        out: list[Callback] = [run_log]
+        with run_log.capture():  # the hook-order table goes into the run's .log too, as MMEngine's
+            out.extend(build_callbacks(self.ctx))
         if self._loop_control is not None:
             out.append(self._loop_control)
         if self._data_control is not None:
