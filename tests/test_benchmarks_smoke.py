@@ -64,6 +64,7 @@ def config_output() -> str:
     return _run("bench_config.py")
 
 
+@pytest.mark.slow
 def test_bench_config_tiny(config_output: str) -> None:
     ours = _table_rows(config_output, "lightning_runtime.load_config")
     theirs = _table_rows(config_output, "mmengine Config.fromfile")
@@ -72,6 +73,7 @@ def test_bench_config_tiny(config_output: str) -> None:
     assert re.search(r"\| \d+\.\d\dx \| \d+\.\d\dx \|$", theirs[0])
 
 
+@pytest.mark.slow
 def test_run_all_renders_real_output(config_output: str) -> None:
     run_all = _load("run_all")
     assert [p.stem for p in run_all.scripts(["config", "callbacks"])] == ["bench_callbacks", "bench_config"]

@@ -76,6 +76,7 @@ def test_corpus_is_complete() -> None:
     assert len(CORPUS) == 769
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chunk", range(N_CHUNKS))
 def test_mmseg_corpus_parity(chunk: int) -> None:
     """Every mmseg 1.2.2 config (split in chunks so pytest-xdist spreads them) loads exactly."""

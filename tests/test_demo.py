@@ -80,6 +80,7 @@ def mmengine_lrs(base_lr: float, max_iters: int, warmup: int) -> list[float]:
     return out
 
 
+@pytest.mark.slow
 def test_short_vit_demo(tmp_path, demo_hooks):
     from lightning_runtime.demo.__main__ import run_demo
 

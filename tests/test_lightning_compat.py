@@ -110,6 +110,7 @@ def test_unsupported_versions_fail_with_the_fix(version):
     assert "pip install 'lightning>=2.6,<2.7'" in msg
 
 
+@pytest.mark.slow
 def test_import_fails_outside_the_range():
     code = ("import lightning; lightning.__version__ = '2.5.6'\n"
             "try:\n    import lightning_runtime.runtime\nexcept ImportError as e:\n    print('IMPORTERROR', e)\n")

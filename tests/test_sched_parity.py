@@ -299,6 +299,7 @@ def _mmseg_schedules():
 MMSEG_HORIZON = None if os.environ.get("LR_RUNTIME_FULL_PARITY") else 25001
 
 
+@pytest.mark.slow
 def test_every_distinct_param_scheduler_in_mmseg_configs():
     data = _mmseg_schedules()
     assert data["n_configs"] == 769
