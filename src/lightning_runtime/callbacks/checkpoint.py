@@ -293,7 +293,7 @@ class CheckpointHook(Callback):
         is written; other ways of turning validation off are caught in :meth:`setup`.
         """
         self._ctx = ctx
-        cfg = getattr(ctx, "cfg", None)
+        cfg: Any = getattr(ctx, "cfg", None)
         if self.save_best is not None and hasattr(cfg, "get"):
             if any(key in cfg and cfg[key] is None for key in ("val_cfg", "val_dataloader")):
                 raise ConfigError(
@@ -314,7 +314,8 @@ class CheckpointHook(Callback):
         self._cleaned_up = False
         if self._loaded_state is not None:  # load_state_dict came before the directory was known
             self._apply_state(self._loaded_state)
-        if stage == "fit" and any(isinstance(cb, ModelCheckpoint) for cb in trainer.callbacks):
+        # Trainer.callbacks / .fast_dev_run: public, but set by Lightning's connectors, not declared on Trainer
+        if stage == "fit" and any(isinstance(cb, ModelCheckpoint) for cb in trainer.callbacks):  # type: ignore[attr-defined]
             from lightning.pytorch.utilities import rank_zero_warn
 
             rank_zero_warn(
@@ -379,7 +380,8 @@ class CheckpointHook(Callback):
 
     @staticmethod
     def _active(trainer: pl.Trainer) -> bool:
-        return not trainer.sanity_checking and not trainer.fast_dev_run and trainer.state.fn == TrainerFn.FITTING
+        fast_dev_run = trainer.fast_dev_run  # type: ignore[attr-defined]  # public, set outside Trainer's class body
+        return not trainer.sanity_checking and not fast_dev_run and trainer.state.fn == TrainerFn.FITTING
 
     # ------------------------------------------------------------------ saving moments
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
@@ -677,7 +679,7 @@ class CheckpointHook(Callback):
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # A resumed run with nothing left to do never reaches on_train_start: clean up here.
-        if trainer.state.fn == TrainerFn.FITTING and not trainer.fast_dev_run:
+        if trainer.state.fn == TrainerFn.FITTING and not trainer.fast_dev_run:  # type: ignore[attr-defined]  # (see _active)
             self._clean_up(trainer)
 
     # ------------------------------------------------------------------ publishing
