@@ -147,7 +147,7 @@ def test_bad_runtime_value_is_a_config_error(extra: dict[str, Any], path: str, t
 def test_a_trainer_value_of_the_wrong_kind_is_a_config_error(tmp_path: Path) -> None:
     """What L.Trainer itself refuses (TypeError/ValueError/MisconfigurationException) becomes a ConfigError."""
     rt = Runtime(_cfg(tmp_path / "wd"))
-    for bad in (dict(default_root_dir=5), dict(accelerator="tpu-ish"), dict(precision="3-bit")):
+    for bad in (dict(num_nodes="two"), dict(accelerator="tpu-ish"), dict(precision="3-bit")):
         with pytest.raises(ConfigError, match="L.Trainer refused its arguments") as info:
             rt.build_trainer(**bad)
         _check(info.value, "trainer")
