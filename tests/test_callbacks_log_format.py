@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
-from pathlib import Path
 from types import SimpleNamespace
 
-import mmengine
 import pytest
 import torch
 from mmengine.logging import MessageHub as MMMessageHub
@@ -15,9 +12,9 @@ from mmengine.logging import MessageHub as MMMessageHub
 from lightning_runtime.hooks._message_hub import MessageHub
 from lightning_runtime.runtime import LogProcessor
 
-_spec = importlib.util.spec_from_file_location("_mm_log_processor", Path(mmengine.__file__).parent / "runner/log_processor.py")
-mm_lp = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(mm_lp)
+# imported by its own name: loading the file a second time under another name would register
+# LogProcessor twice in MMEngine's registry (a KeyError for the next `import mmengine.runner`)
+import mmengine.runner.log_processor as mm_lp  # noqa: E402
 
 
 def _fill(hub_factory, seed: int, n: int, *, tensors: bool):
