@@ -234,3 +234,29 @@ def test_a_trainer_choice_of_machine_or_output_is_applied_with_one_warning(tmp_p
     with pytest.warns(UserWarning, match=r"trainer.logger=.* replaces what visualizer.vis_backends set"):
         trainer = rt.build_trainer(logger=logger)
     assert trainer.logger is logger
+
+
+def test_a_modules_own_optimizer_winning_over_optim_wrapper_is_said_once(tmp_path):
+    """A configure_optimizers that never calls rt.configure_optimizers: the config's optimizer is not applied; one warning."""
+
+    class OwnOptimizer(Boring):
+        def configure_optimizers(self) -> Any:
+            return torch.optim.SGD(self.parameters(), lr=0.5)
+
+    cfg = make_cfg(tmp_path, train_cfg=dict(by_epoch=False, max_iters=2),
+                   optim_wrapper=dict(optimizer=dict(type="AdamW", lr=1e-3),
+                                      paramwise_cfg=dict(custom_keys={"layer": dict(lr_mult=0.1)})),
+                   param_scheduler=[dict(type="LinearLR", start_factor=0.5, by_epoch=False, end=2)])
+    rt = Runtime(cfg)
+    with pytest.warns(UserWarning, match=r"OwnOptimizer.configure_optimizers does not call rt.configure_optimizers"
+                                         r"\(self\).*optim_wrapper and param_scheduler") as record:
+        trainer = rt.fit(OwnOptimizer(rt), loader(2), **QUIET)
+    assert type(trainer.optimizers[0]).__name__ == "SGD"
+    assert sum("does not call rt.configure_optimizers" in str(w.message) for w in record) == 1
+    rt2 = Runtime(cfg)  # the module that asks the runtime: no warning, AdamW
+    import warnings as _w
+    with _w.catch_warnings(record=True) as seen:
+        _w.simplefilter("always")
+        trainer = rt2.fit(Boring(rt2), loader(2), **QUIET)
+    assert type(trainer.optimizers[0]).__name__ == "AdamW"
+    assert not [w for w in seen if "does not call rt.configure_optimizers" in str(w.message)]

@@ -129,6 +129,31 @@ def _as_config(cfg: Any) -> Any:
                       fix="pass load_config('my_config.py'), a dict, or a config file path")
 
 
+class _OwnOptimizerCheck(Callback):
+    """Say once when a module's own ``configure_optimizers`` wins over ``optim_wrapper``/``param_scheduler``.
+
+    Lightning has called ``configure_optimizers`` by ``on_fit_start``: if the module overrides it
+    and never called :meth:`Runtime.configure_optimizers`, the config's optimizer settings
+    (``paramwise_cfg``, ``custom_keys``, layer decay) and schedule are not applied.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        from lightning.pytorch.utilities import rank_zero_warn
+        from lightning.pytorch.utilities.model_helpers import is_overridden
+
+        if self.runtime._optimizers_built or not is_overridden("configure_optimizers", pl_module):
+            return
+        ignored = ["optim_wrapper"] + (["param_scheduler"] if self.runtime.cfg.get("param_scheduler") else [])
+        rank_zero_warn(
+            f"{type(pl_module).__name__}.configure_optimizers does not call rt.configure_optimizers(self): its own "
+            f"optimizer is used and the config's {' and '.join(ignored)} (paramwise_cfg, custom_keys, layer decay, "
+            "the schedule) are not applied. Return rt.configure_optimizers(self) from it to apply them, or remove "
+            f"{' and '.join(ignored)} from the config")
+
+
 def _epoch_length_of(trainer: Any) -> int | None:
     """Training batches per epoch (``len(train_dataloader)``: one pass, per rank), or ``None`` if unknown.
 
@@ -321,6 +346,7 @@ class Runtime:
 
     def __init__(self, cfg: Any) -> None:
         self.cfg = _as_config(cfg)
+        self._optimizers_built = False  # set by configure_optimizers; read by _OwnOptimizerCheck
         try:
             self._translate(self.cfg)
         except ConfigError as err:
@@ -496,6 +522,8 @@ class Runtime:
         if self._data_control is not None:
             out.append(self._data_control)
         out.extend(self.precision.callbacks)
+        if self.cfg.get("optim_wrapper") is not None:
+            out.append(_OwnOptimizerCheck(self))
         return out
 
     def build_trainer(self, **overrides: Any) -> pl.Trainer:
@@ -536,6 +564,7 @@ class Runtime:
             raise ConfigError("missing optim_wrapper", path="optim_wrapper",
                               fix="add optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))")
         optimizer = build_optimizer(module, self.cfg["optim_wrapper"])
+        self._optimizers_built = True
         # what the schedule, the log lines and Lightning's step need (a bare build_optimizer does not)
         check_optimizer_contract(optimizer, path="optim_wrapper.optimizer")
         summary = self.ctx.resume_checkpoint
