@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -156,3 +157,22 @@ def test_without_context_falls_back_to_trainer(tmp_path):
     assert len(logs) == 1 and logs[0].stem == logs[0].parent.name
     msgs = _messages(logs[0])
     assert [m[:17] for m in msgs if m.startswith("Iter")] == ["Iter(train) [2/4]", "Iter(train) [4/4]"]
+
+
+def test_trainer_loggers_get_lightnings_own_step(tmp_path):
+    """LoggerHook's train scalars land at the step Lightning gives the module's own self.log values."""
+    ctx = _ctx(tmp_path, LoopSpec(by_epoch=False, max_iters=6, val_interval=100), by_epoch=False, window_size=1)
+    cbs = [RuntimeInfoHook(), IterTimerHook(), LoggerHook(interval=2, log_metric_by_epoch=False)]
+
+    class Logs(Net):
+        def training_step(self, batch, batch_idx):
+            self.log("own_batch_idx", float(len(self.losses) + 1))  # this iteration, 1-based, as MMEngine's iter
+            return super().training_step(batch, batch_idx)
+
+    _run(tmp_path, cbs, ctx, net=Logs(), max_steps=6, limit_val_batches=0, log_every_n_steps=2,
+         logger=CSVLogger(tmp_path / "csv"))
+    rows = list(csv.DictReader((tmp_path / "csv" / "lightning_logs" / "version_0" / "metrics.csv").open()))
+    mine = {int(r["step"]): float(r["iter"]) for r in rows if r.get("data_time")}
+    own = {int(r["step"]): float(r["own_batch_idx"]) for r in rows if r.get("own_batch_idx")}
+    assert mine == {1: 2.0, 3: 4.0, 5: 6.0}  # MMEngine's iter 2, 4, 6 (1-based) at Lightning's steps 1, 3, 5
+    assert own == mine  # the module's own values of the same iterations, at the same steps

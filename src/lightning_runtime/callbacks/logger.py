@@ -165,7 +165,8 @@ class LoggerHook(CallbackHook):
         if self._is_zero:
             get_logger().info(message)
 
-    def _add_scalars(self, tag: dict, step: int) -> None:
+    def _add_scalars(self, tag: dict, step: int, logger_step: int | None = None) -> None:
+        """MMEngine's ``scalars.json`` at ``step``; the Trainer's loggers at ``logger_step`` (default ``step``)."""
         if not self._is_zero:
             return
         visualizer = self.runner.visualizer
@@ -183,7 +184,7 @@ class LoggerHook(CallbackHook):
                         f.write(line)
         numbers = {k: float(v) for k, v in tag.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         for logger in self._trainer.loggers if self._trainer is not None else []:
-            logger.log_metrics(numbers, step=step)
+            logger.log_metrics(numbers, step=step if logger_step is None else logger_step)
 
     # ------------------------------------------------------------------ MMEngine hook points
     def before_run(self, runner: Any) -> None:
@@ -207,7 +208,12 @@ class LoggerHook(CallbackHook):
             return
         tag, log_str = self.log_processor.get_log_after_iter(runner, batch_idx, "train")
         self._info(log_str)
-        self._add_scalars(tag, step=runner.iter + 1)
+        # scalars.json counts 1-based iterations (MMEngine); the Trainer's loggers get the step Lightning
+        # gives its own self.log values at this batch (optimizer steps before it), so TensorBoard/CSV
+        # curves of both line up
+        trainer = self._trainer
+        logger_step = max(trainer.global_step - 1, 0) if trainer is not None else None
+        self._add_scalars(tag, step=runner.iter + 1, logger_step=logger_step)
 
     def after_val_iter(self, runner: Any, batch_idx: int, data_batch: DATA_BATCH = None, outputs: Any = None) -> None:
         if self.every_n_inner_iters(batch_idx, self.interval):
