@@ -176,3 +176,23 @@ def test_trainer_loggers_get_lightnings_own_step(tmp_path):
     own = {int(r["step"]): float(r["own_batch_idx"]) for r in rows if r.get("own_batch_idx")}
     assert mine == {1: 2.0, 3: 4.0, 5: 6.0}  # MMEngine's iter 2, 4, 6 (1-based) at Lightning's steps 1, 3, 5
     assert own == mine  # the module's own values of the same iterations, at the same steps
+
+
+def test_hooks_used_alone_write_under_the_trainers_default_root_dir(tmp_path, monkeypatch):
+    """No Runtime: the text log, scalars and checkpoints go to trainer.default_root_dir, never the cwd."""
+    from lightning.pytorch.demos.boring_classes import BoringModel
+
+    from lightning_runtime.callbacks import CheckpointHook
+
+    cwd, root = tmp_path / "cwd", tmp_path / "root"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    trainer = L.Trainer(max_steps=4, default_root_dir=str(root), limit_val_batches=0, enable_progress_bar=False,
+                        enable_model_summary=False, logger=False,
+                        callbacks=[IterTimerHook(), LoggerHook(interval=2), CheckpointHook(interval=2, by_epoch=False)])
+    trainer.fit(BoringModel())
+    assert list(cwd.iterdir()) == []
+    assert sorted(p.name for p in root.glob("iter_*.pth")) == ["iter_2.pth", "iter_4.pth"]
+    assert (root / "last_checkpoint").is_file()
+    (log_dir,) = [p for p in root.iterdir() if p.is_dir() and p.name[:8].isdigit()]  # <timestamp>/
+    assert (log_dir / f"{log_dir.name}.log").is_file() and (log_dir / "vis_data" / "scalars.json").is_file()
