@@ -117,3 +117,21 @@ def test_fit_on_an_mmseg_model_says_it_is_not_built_here_and_how_to_give_one(
     err = capsys.readouterr().err
     assert "model.type: model = dict(type='EncoderDecoder', ...) is an OpenMMLab model" in err
     assert "--model.class_path=my_pkg.MyModule" in err and not (tmp_path / "wd").exists()
+
+
+def test_a_module_without_the_visualization_protocol_stops_with_one_message(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """SegVisualizationHook(draw=True) beside a module whose validation_step returns None: exit 2, one message."""
+    from lightning_runtime.cli import main
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "cli_assets"))
+    cfg = _write(tmp_path / "vis.py", f"""\
+        _base_ = [{str(Path(__file__).parent / 'cli_assets' / 'base.py')!r}]
+        train_cfg = dict(max_iters=8, val_interval=4)
+        default_hooks = dict(visualization=dict(_delete_=True, type='SegVisualizationHook', draw=True, interval=1))
+        """)
+    assert main(["fit", "--config", str(cfg), f"--work_dir={tmp_path / 'wd'}"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("lightning-runtime: config error") == 1
+    assert "default_hooks.visualization: SegVisualizationHook(draw=True) got val step outputs of type NoneType" in err
+    assert "default_hooks.visualization.draw=False" in err

@@ -58,8 +58,18 @@ PROTOCOL = (
 )
 
 
-class VisualizationProtocolError(TypeError):
-    """The step outputs do not follow the visualization protocol (:data:`PROTOCOL`)."""
+class VisualizationProtocolError(ConfigError, TypeError):
+    """The step outputs do not follow the visualization protocol (:data:`PROTOCOL`).
+
+    A :class:`~lightning_runtime.errors.ConfigError` (the CLI prints one message and exits 2) and,
+    as before, a ``TypeError``.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            message, path="default_hooks.visualization",
+            fix="return dict(inputs=..., gt=..., pred=...) from validation_step/test_step, or set "
+                "default_hooks.visualization.draw=False (or default_hooks.visualization=None)")
 
 
 def random_palette(num_classes: int) -> list[list[int]]:
