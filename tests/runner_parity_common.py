@@ -37,9 +37,13 @@ class _Block(nn.Module):
         self.norm = nn.LayerNorm(4)
 
 
+class MAE(nn.Module):
+    """The backbone: a plain container, named so MMSeg's layer-decay constructor takes it for a ViT."""
+
+
 def build_layers(module: nn.Module) -> None:
     """Give ``module`` the OpenMMLab-named layers (both sides call it in ``__init__``)."""
-    module.backbone = nn.Module()
+    module.backbone = MAE()
     module.backbone.pos_embed = nn.Parameter(torch.zeros(1, 4))
     module.backbone.layers = nn.ModuleList([_Block(), _Block()])
     module.decode_head = nn.Module()
@@ -134,10 +138,46 @@ def scenario(name: str) -> dict[str, Any]:
     if name == "stop_resume":
         # ... and the second process resumes from it (resume=True) and finishes; this one is compared.
         return dict(scenario("seed_runtime"), resume=True)
+    if name == "save_best":
+        # CheckpointHook save_best on the validation metric, its rule inferred ('mse' in less_keys).
+        cfg = scenario("seed_runtime")
+        cfg["default_hooks"]["checkpoint"].update(save_best="mse", less_keys=["mse"])
+        return cfg
+    if name == "val_begin_dynamic":
+        # No validation before iteration 5, then every 3 iterations from iteration 6 on.
+        cfg = scenario("seed_runtime")
+        cfg["train_cfg"] = dict(type="IterBasedTrainLoop", max_iters=12, val_interval=4, val_begin=5,
+                                dynamic_intervals=[(6, 3)])
+        return cfg
+    if name == "layer_decay":
+        # MMSeg's LearningRateDecayOptimizerConstructor (layer_wise, the MAE/ViT layer ids).
+        cfg = scenario("seed_runtime")
+        cfg["optim_wrapper"] = dict(
+            type="OptimWrapper",
+            optimizer=dict(type="AdamW", lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05, foreach=False),
+            constructor="LearningRateDecayOptimizerConstructor",
+            paramwise_cfg=dict(num_layers=2, decay_rate=0.65, decay_type="layer_wise"),
+        )
+        return cfg
+    if name == "epoch_loop":
+        # An epoch loop: a converted (per-iteration) warmup, then a by-epoch MultiStepLR.
+        cfg = scenario("seed_runtime")
+        cfg["train_cfg"] = dict(type="EpochBasedTrainLoop", max_epochs=3, val_interval=1)
+        cfg["param_scheduler"] = [
+            dict(type="LinearLR", start_factor=0.1, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
+            dict(type="MultiStepLR", milestones=[1], gamma=0.1, by_epoch=True, begin=1, end=3),
+        ]
+        cfg["default_hooks"]["logger"] = dict(type="LoggerHook", interval=2)
+        cfg["default_hooks"]["checkpoint"] = dict(type="CheckpointHook", interval=1, max_keep_ckpts=2)
+        cfg["log_processor"] = dict(by_epoch=True)
+        return cfg
     raise KeyError(name)
 
 
-SCENARIOS = ("seed_runtime", "accumulation_clipping", "sgd_momentum", "stop_resume")
+SCENARIOS = ("seed_runtime", "accumulation_clipping", "sgd_momentum", "stop_resume", "save_best",
+             "val_begin_dynamic", "layer_decay", "epoch_loop")
+#: Scenarios with an EpochBasedTrainLoop (the checkpoint/validation order pinned in test_hook_points).
+EPOCH_LOOPS = ("epoch_loop",)
 #: Scenarios run in two processes per side: the first (``<name>:stop``) leaves a checkpoint.
 FIRST_PHASE = {"stop_resume": "stop_resume:stop"}
 
@@ -208,7 +248,7 @@ def make_record_hook(hook_base: type, is_model_wrapper: Any, sink: list) -> type
 
 
 # ---------------------------------------------------------------------- results
-_LINE = re.compile(r"(Iter|Epoch)\((train|val)\)\s*\[\s*(\d+)\s*/\s*(\d+)\]\s*(?:\[\s*(\d+)/(\d+)\])?(.*)$")
+_LINE = re.compile(r"(Iter|Epoch)\((train|val)\)\s*\[\s*(\d+)\s*(?:/\s*(\d+))?\]\s*(?:\[\s*(\d+)/(\d+)\])?(.*)$")
 
 
 def parse_log(path: Path) -> list[dict[str, Any]]:

@@ -13,6 +13,9 @@ Each scenario (:func:`runner_parity_common.scenario`) runs twice, each in its ow
 * the final weights;
 * the checkpoint files left in ``work_dir`` and ``last_checkpoint``;
 * every train/val log line's fields but time/data_time/eta/memory, and ``vis_data/scalars.json``.
+
+Pinned: in an epoch loop the checkpoint is saved after the epoch's validation here, before it in
+MMEngine (docs/checkpoints.md); :data:`KNOWN_DIFFERENCES` lists the differences kept as strict xfails.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import pytest
 pytest.importorskip("mmengine.runner")  # full mmengine (the test extra), not mmengine-lite
 pytest.importorskip("cv2")
 
-from runner_parity_common import FIRST_PHASE, SCENARIOS  # noqa: E402
+from runner_parity_common import EPOCH_LOOPS, FIRST_PHASE, SCENARIOS  # noqa: E402
 
 HERE = Path(__file__).parent
 pytestmark = pytest.mark.slow
@@ -80,13 +83,63 @@ def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     return _run_both(request.param, tmp_path_factory.mktemp(request.param))
 
 
+#: Differences found and not fixed: ``(test, scenario, *its other parameters by name) -> what
+#: differs``; each is a strict xfail.
+KNOWN_DIFFERENCES = {
+    ("test_hook_points", "save_best"): (
+        "save_best: MMEngine's CheckpointHook (default priority VERY_LOW) saves the best checkpoint inside "
+        "after_val_epoch, so at iter 4/8/12 the NORMAL hook's after_val_epoch is followed by "
+        "before_save_checkpoint (normal, very_low) x2, then the VERY_LOW hook's after_val_epoch and "
+        "after_val; here both before_save_checkpoint pairs come after every after_val_epoch and after_val"
+    ),
+    ("test_param_values_seen_by_hooks", "epoch_loop", "after_train_iter", "very_low"): (
+        "epoch loop, by-epoch MultiStepLR: MMEngine steps it in after_train_epoch, so a VERY_LOW hook's "
+        "after_train_iter at the epoch's last iteration (iter 7) still sees lr 0.0009999999999999998 "
+        "(every group, get_lr); here it is already stepped there (lr 9.999999999999999e-05), "
+        "the NORMAL hook and every other point agree"
+    ),
+}
+
+
+@pytest.fixture(autouse=True)
+def _known_difference(request: pytest.FixtureRequest) -> None:
+    params = dict(getattr(request.node, "callspec", None) and request.node.callspec.params or {})
+    key = (request.node.originalname, params.pop("runs", None), *(params[k] for k in sorted(params)))
+    reason = KNOWN_DIFFERENCES.get(key)
+    if reason:
+        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
+
+
 def _points(records: list[dict]) -> list[tuple]:
     return [(r["tag"], r["point"], r["iter"], r["epoch"], r.get("batch_idx")) for r in records]
 
 
-def test_hook_points(runs: tuple[dict, dict]) -> None:
+def _epoch_checkpoint_after_validation(points: list[tuple]) -> list[tuple]:
+    """MMEngine's epoch-loop order made ours (the documented difference, docs/checkpoints.md).
+
+    MMEngine's CheckpointHook (VERY_LOW) saves in ``after_train_epoch``, before the validation that
+    follows; Lightning validates before ``on_train_epoch_end``, so here the save (its
+    ``before_save_checkpoint`` points) comes after that validation's last ``after_val``, with
+    ``runner.epoch`` already counting the finished epoch."""
+    out: list[tuple] = []
+    held: list[tuple] = []
+    for point in points:
+        if point[1] == "before_save_checkpoint" and (held or out[-1][1] == "after_train_epoch"):
+            held.append((*point[:3], point[3] + 1, point[4]))
+            continue
+        out.append(point)
+        if held and point[:2] == ("very_low", "after_val"):
+            out.extend(held)
+            held = []
+    return out + held
+
+
+def test_hook_points(runs: tuple[dict, dict], request: pytest.FixtureRequest) -> None:
     ref, lit = runs
     a, b = _points(ref["records"]), _points(lit["records"])
+    if request.node.callspec.params["runs"] in EPOCH_LOOPS:
+        assert a != _epoch_checkpoint_after_validation(a), "the pinned epoch-loop difference is gone"
+        a = _epoch_checkpoint_after_validation(a)
     assert a == b, _first_difference(a, b, "hook points")
 
 
