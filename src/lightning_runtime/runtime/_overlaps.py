@@ -50,12 +50,6 @@ APPLIED: dict[str, str] = {
     "deterministic": "randomness.deterministic",
     "benchmark": "env_cfg.cudnn_benchmark",
 }
-#: What L.Trainer uses for a REFUSED argument the runtime does not pass (nothing to contradict then).
-_TRAINER_DEFAULTS: dict[str, Any] = {
-    "max_steps": -1, "max_epochs": None, "val_check_interval": None, "check_val_every_n_epoch": 1,
-    "gradient_clip_val": None, "gradient_clip_algorithm": None, "accumulate_grad_batches": 1,
-    "default_root_dir": None,
-}
 _MMENGINE_FIX: dict[str, str] = {
     "max_steps": "--train_cfg.max_iters=N",
     "max_epochs": "--train_cfg.max_epochs=N",
@@ -66,6 +60,14 @@ _MMENGINE_FIX: dict[str, str] = {
     "accumulate_grad_batches": "--optim_wrapper.accumulative_counts=N",
     "default_root_dir": "--work_dir=DIR",
 }
+
+
+def _trainer_default(key: str) -> Any:
+    import inspect
+
+    import lightning.pytorch as pl
+
+    return inspect.signature(pl.Trainer.__init__).parameters[key].default
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -109,7 +111,8 @@ def check_overlaps(runtime_kwargs: Mapping[str, Any], overrides: Mapping[str, An
                                "the Trainer's value is used")
             continue
         if key in REFUSED:
-            current = runtime_kwargs.get(key, _TRAINER_DEFAULTS[key])
+            # the runtime does not pass it: L.Trainer's own default is what it contradicts
+            current = runtime_kwargs[key] if key in runtime_kwargs else _trainer_default(key)
             if _same(value, current):
                 continue
             raise ConfigError(
