@@ -23,6 +23,27 @@ from lightning_runtime.schedulers._stack import ParamSchedulerStack
 __all__ = ["build_scheduler"]
 
 
+class _OptimizerExpected(ConfigError, TypeError):
+    """``build_scheduler`` was given something other than an optimizer (a ConfigError and a TypeError)."""
+
+
+def _optimizer(optimizer: Any, path: str) -> Optimizer:
+    """The torch optimizer to schedule: ``optimizer`` itself, or the one an ``OptimWrapper`` holds."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    inner = getattr(optimizer, "optimizer", None)
+    if isinstance(inner, Optimizer):  # lightning_runtime's or MMEngine's OptimWrapper
+        return inner
+    shown = repr(optimizer) if len(repr(optimizer)) < 60 else type(optimizer).__name__
+    raise _OptimizerExpected(
+        f"build_scheduler expects a torch.optim.Optimizer (or an OptimWrapper holding one) as its first "
+        f"argument, got {type(optimizer).__name__} {shown}",
+        path=path,
+        expected="a torch.optim.Optimizer",
+        fix="pass the optimizer first: build_scheduler(optimizer, param_scheduler_cfg, ...)",
+    )
+
+
 def _entries(cfg: Any, path: str) -> list[tuple[Any, str]]:
     if cfg is None:
         return []
@@ -47,6 +68,16 @@ def _entries(cfg: Any, path: str) -> list[tuple[Any, str]]:
     )
 
 
+def _rule_arguments(rule: ParamScheduler) -> dict[str, Any]:
+    """What a built rule was configured with (its attributes but its base values and mutable state).
+
+    Part of the stack's signature, so that a checkpoint of a rule built with other arguments is
+    recognised as another config on resume.
+    """
+    state = set(rule.state_dict())
+    return {k: v for k, v in sorted(vars(rule).items()) if k != "base_values" and k not in state}
+
+
 def _build_one(
     cfg: Any, path: str, *, epoch_length: int | None, max_iters: int | None, max_epochs: int | None
 ) -> tuple[ParamScheduler, dict[str, Any]]:
@@ -54,7 +85,7 @@ def _build_one(
         if cfg.by_epoch and not epoch_length:
             raise ConfigError(f"{cfg.describe()} is epoch-based but the epoch length is unknown", path=path,
                               fix="pass epoch_length=len(train_dataloader)")
-        return cfg, {"type": type(cfg).__name__, "instance": repr(cfg)}
+        return cfg, {"type": type(cfg).__name__, "instance": _rule_arguments(cfg)}
     if not isinstance(cfg, Mapping):
         shown = f"{cfg!r}" if len(repr(cfg)) < 60 else type(cfg).__name__
         example = f"dict(type={cfg!r}, ...)" if isinstance(cfg, str) and cfg.isidentifier() else "dict(type='PolyLR', ...)"
@@ -205,7 +236,8 @@ def build_scheduler(
     """Build the ``param_scheduler`` config as one per-iteration torch ``LRScheduler``.
 
     Args:
-        optimizer: The optimizer (its param groups, with their ``name`` when set).
+        optimizer: The optimizer (its param groups, with their ``name`` when set), or an
+            ``OptimWrapper`` holding it.
         param_scheduler_cfg: ``dict(type=...)`` or a list of them, as in MMEngine configs (built
             rules are accepted too).
         epoch_length: Training iterations per epoch (``len(train_dataloader)``); needed by
@@ -218,7 +250,8 @@ def build_scheduler(
         A :class:`ParamSchedulerStack`; step it once after every training iteration.
 
     Raises:
-        ConfigError: Unknown type, bad argument, impossible window, missing epoch length.
+        ConfigError: Unknown type, bad argument, impossible window, missing epoch length; also
+            (and a ``TypeError``) when ``optimizer`` is not an optimizer.
 
     Example:
         >>> import torch
@@ -228,6 +261,7 @@ def build_scheduler(
         >>> opt.param_groups[0]['lr']
         6e-11
     """
+    optimizer = _optimizer(optimizer, path)
     bad_length = isinstance(epoch_length, bool) or not isinstance(epoch_length, int) or epoch_length < 1
     if epoch_length is not None and bad_length:
         raise ConfigError(f"epoch_length must be a positive int, got {epoch_length!r}", path=path,

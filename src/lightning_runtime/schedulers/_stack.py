@@ -245,9 +245,16 @@ class ParamSchedulerStack(LRScheduler):
     def step_metrics(self, metrics: Mapping[str, Any]) -> None:
         """Feed validation results to the ``ReduceOnPlateau*`` rules (MMEngine's ``after_val_epoch``).
 
+        Args:
+            metrics: Metric name -> value (``trainer.callback_metrics``, an evaluator's results).
+
         Raises:
+            TypeError: When ``metrics`` is not a mapping.
             ConfigError: When a monitored metric is missing (names the closest logged ones).
         """
+        if not isinstance(metrics, Mapping):
+            raise TypeError(f"metrics must be a mapping of metric name to value, e.g. {{'loss': 0.3}}; "
+                            f"got {type(metrics).__name__} {metrics!r}"[:300])
         for slot in self._core.plateau_slots:
             name = slot.sched.monitor  # type: ignore[attr-defined]
             if name not in metrics:
