@@ -55,5 +55,25 @@ def test_config_error_during_setup_leaves_no_log_file(tmp_path: Path) -> None:
         rt.fit(BadOptimizers(rt), train_dataloaders=loader(8), val_dataloaders=loader(2),
                **{k: v for k, v in QUIET.items() if k != "enable_checkpointing"})
     assert not (rt.ctx.log_dir / f"{rt.ctx.timestamp}.log").exists()
+    assert not (rt.ctx.work_dir / f"{rt.ctx.timestamp}.py").exists()  # nor the config dump
     assert not any(isinstance(h, logging.handlers.MemoryHandler)
                    for h in logging.getLogger("lightning_runtime").handlers)
+
+
+def test_every_run_dumps_its_config_into_work_dir_as_mmengine(tmp_path: Path) -> None:
+    """MMEngine's ``Runner.dump_config``: ``work_dir/<ts>.py`` for a dict config, the file's own name
+    otherwise; loads back equal, and a second (resumed) run writes its own."""
+    from lightning_runtime import load_config
+
+    cfg = _cfg(tmp_path)
+    rt = Runtime(cfg)
+    rt.fit(Boring(rt), train_dataloaders=loader(8), val_dataloaders=loader(2),
+           **{k: v for k, v in QUIET.items() if k != "enable_checkpointing"})
+    dumped = rt.ctx.work_dir / f"{rt.ctx.timestamp}.py"
+    assert load_config(dumped).to_dict() == load_config(cfg).to_dict()
+
+    path = tmp_path / "my_config.py"
+    load_config(dict(cfg, work_dir=str(tmp_path / "wd2"))).dump(path)
+    rt = Runtime.from_file(path)
+    rt.validate(Boring(rt), dataloaders=loader(2), **{k: v for k, v in QUIET.items() if k != "enable_checkpointing"})
+    assert (tmp_path / "wd2" / "my_config.py").read_text() == path.read_text()

@@ -399,30 +399,6 @@ def _default_fix(err: ConfigError) -> str | None:
     return None
 
 
-def _resolved_config_path(cfg: Any, work_dir: Path) -> Path:
-    name = Path(cfg.filename).name if getattr(cfg, "filename", None) else "config.py"
-    if not name.endswith((".py", ".yaml", ".yml")):
-        name = Path(name).stem + ".py"
-    return work_dir / name
-
-
-def _save_config_callback(cfg: Any, path: Path) -> Any:
-    """Dump the resolved config to ``work_dir`` when training starts (rank zero), as MMEngine does.
-
-    Written at ``on_train_start`` rather than before: a config error found while the Trainer sets
-    up must leave ``work_dir`` untouched.
-    """
-    from lightning.pytorch.callbacks import Callback
-
-    class SaveResolvedConfig(Callback):
-        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
-            if trainer.is_global_zero:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                cfg.dump(path)
-
-    return SaveResolvedConfig()
-
-
 def _run(inv: Invocation) -> int:
     cfg = load_merged(inv.configs, inv.overrides)  # before Lightning is imported: file errors exit fast
     from lightning_runtime.runtime._runtime import Runtime
@@ -456,10 +432,11 @@ def _config_text(cfg: Any) -> str:
     config it would save, in its YAML, the same way).
     """
     from lightning_runtime.config._yaml import dump_yaml
+    from lightning_runtime.runtime._config_dump import config_dump_path
 
     name = str(getattr(cfg, "filename", None) or "")
     work_dir = cfg.get("work_dir") or str(Path("work_dirs") / (Path(name).stem or "run"))
-    saved = _resolved_config_path(cfg, Path(str(work_dir)))
+    saved = config_dump_path(cfg, Path(str(work_dir)), "<timestamp>")
     head = f"# resolved config; fit saves it as {saved} when training starts\n"
     if name.endswith((".yaml", ".yml")):
         return head + dump_yaml(cfg.to_dict())
@@ -488,9 +465,10 @@ def _run_config(inv: Invocation, cfg: Any, Runtime: type) -> int:  # noqa: N803 
     trainer_overrides = _build_trainer_objects(trainer_overrides)
     ckpt_path = sections.get("ckpt_path")
     if sub == "fit":
-        saved = _resolved_config_path(cfg, rt.ctx.work_dir)
-        callbacks = list(trainer_overrides.pop("callbacks", None) or []) + [_save_config_callback(cfg, saved)]
-        trainer = rt.fit(model, datamodule=datamodule, callbacks=callbacks, **trainer_overrides)
+        from lightning_runtime.runtime._config_dump import config_dump_path
+
+        saved = config_dump_path(cfg, rt.ctx.work_dir, rt.ctx.timestamp)
+        trainer = rt.fit(model, datamodule=datamodule, **trainer_overrides)
         if trainer.is_global_zero:
             print(f"work_dir: {rt.ctx.work_dir}  (log: {rt.ctx.log_dir}, resolved config: {saved})")
     elif sub == "validate":

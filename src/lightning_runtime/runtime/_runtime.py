@@ -64,6 +64,7 @@ from lightning_runtime.runtime._env import apply_randomness, plan_env
 from lightning_runtime.runtime._loops import LoopControl, check_eval_cfg, loop_trainer_kwargs, parse_train_cfg
 from lightning_runtime.runtime._overlaps import check_overlaps
 from lightning_runtime.runtime._precision import plan_precision
+from lightning_runtime.runtime._config_dump import ConfigDump, config_dump_path
 from lightning_runtime.runtime._run_log import RunLogFile
 from lightning_runtime.checkpoint._lock import work_dir_lock
 from lightning_runtime.checkpoint._resume import check_checkpoint_path, check_optimizer_state, prepare_checkpoints
@@ -514,7 +515,8 @@ class Runtime:
 
         # The run log comes first so that its buffer sees every callback's setup messages.
         run_log = RunLogFile(self.ctx.run_log_file or "", self.log_level)
-        out: list[Callback] = [run_log]
+        out: list[Callback] = [run_log, ConfigDump(self.cfg, config_dump_path(self.cfg, self.ctx.work_dir,
+                                                                             self.ctx.timestamp))]
         with run_log.capture():  # the hook-order table goes into the run's .log too, as MMEngine's
             out.extend(build_callbacks(self.ctx))
         if self._loop_control is not None:
