@@ -138,6 +138,15 @@ def scenario(name: str) -> dict[str, Any]:
     if name == "stop_resume":
         # ... and the second process resumes from it (resume=True) and finishes; this one is compared.
         return dict(scenario("seed_runtime"), resume=True)
+    if name == "crash_resume:crash":
+        # The process dies (os._exit) in iteration 7, after iter_4.pth; nothing is flushed or saved ...
+        cfg = scenario("seed_runtime")
+        cfg["custom_hooks"] = cfg["custom_hooks"] + [dict(type="CrashHook", after_iter=6)]
+        return cfg
+    if name == "crash_resume":
+        # ... and the second process resumes from iter_4.pth (resume=True): the log windows and the
+        # message hub come back from the checkpoint, iterations 5-7 are trained again.
+        return dict(scenario("seed_runtime"), resume=True)
     if name == "save_best":
         # CheckpointHook save_best on the validation metric, its rule inferred ('mse' in less_keys).
         cfg = scenario("seed_runtime")
@@ -174,12 +183,18 @@ def scenario(name: str) -> dict[str, Any]:
     raise KeyError(name)
 
 
-SCENARIOS = ("seed_runtime", "accumulation_clipping", "sgd_momentum", "stop_resume", "save_best",
-             "val_begin_dynamic", "layer_decay", "epoch_loop")
+SCENARIOS = ("seed_runtime", "accumulation_clipping", "sgd_momentum", "stop_resume", "crash_resume", "save_best",
+             "val_begin_dynamic", "layer_decay", "epoch_loop", "cli")
+#: Scenarios run from a config file: ``name -> the scenario whose config the file holds``. Ours is
+#: ``lightning-runtime fit --config cli_run.py`` (``model``/``data``/``trainer`` sections added);
+#: MMEngine's Runner gets the same MMEngine sections as a ``Config`` of that file name.
+CLI_SCENARIOS = {"cli": "seed_runtime"}
 #: Scenarios with an EpochBasedTrainLoop (the checkpoint/validation order pinned in test_hook_points).
 EPOCH_LOOPS = ("epoch_loop",)
 #: Scenarios run in two processes per side: the first (``<name>:stop``) leaves a checkpoint.
-FIRST_PHASE = {"stop_resume": "stop_resume:stop"}
+FIRST_PHASE = {"stop_resume": "stop_resume:stop", "crash_resume": "crash_resume:crash"}
+#: The exit code of a first phase that crashes (:func:`make_crash_hook`).
+CRASH_EXIT_CODE = 3
 
 
 def make_stop_hook(hook_base: type) -> type:
@@ -193,6 +208,19 @@ def make_stop_hook(hook_base: type) -> type:
             runner.train_loop.stop_training = True
 
     return type("StopHook", (hook_base,), dict(__init__=__init__, after_train_iter=after_train_iter))
+
+
+def make_crash_hook(hook_base: type) -> type:
+    """``CrashHook(after_iter)``: the process dies in that iteration's ``after_train_iter`` (``os._exit``)."""
+
+    def __init__(self: Any, after_iter: int) -> None:
+        self.after_iter = after_iter
+
+    def after_train_iter(self: Any, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
+        if runner.iter == self.after_iter:
+            os._exit(CRASH_EXIT_CODE)
+
+    return type("CrashHook", (hook_base,), dict(__init__=__init__, after_train_iter=after_train_iter))
 
 
 # ---------------------------------------------------------------------- recording
@@ -294,6 +322,11 @@ def collect(work_dir: Path, model: nn.Module, sink: list) -> dict[str, Any]:
         scalars=scalars,
         # timestamps written as <ts>: the names MMEngine gives the files and the experiment
         log_dir_files=sorted(p.name.replace(log_dir.name, "<ts>") for p in log_dir.iterdir()) if log_dir else [],
+        # the config dump of each run (<ts>.py for a dict config), beside the checkpoints (not the
+        # work_dir lock, still held when the CLI scenario collects at after_run)
+        work_dir_files=sorted(re.sub(r"\d{8}_\d{6}", "<ts>", p.name) for p in work_dir.iterdir()
+                              if p.is_file() and p.suffix != ".pth" and p.name != "last_checkpoint"
+                              and not p.name.startswith(".")),
         exp_names=[n.replace(log_dir.name, "<ts>") for n in exp_names] if log_dir else [],
         hook_table_in_log=hook_table,
     )

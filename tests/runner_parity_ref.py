@@ -32,6 +32,7 @@ import runner_parity_common as common  # noqa: E402  (the script's folder is on 
 SINK: list = []
 HOOKS.register_module(module=common.make_record_hook(Hook, is_model_wrapper, SINK), force=True)
 HOOKS.register_module(module=common.make_stop_hook(Hook), force=True)
+HOOKS.register_module(module=common.make_crash_hook(Hook), force=True)
 
 
 @HOOKS.register_module(force=True)
@@ -290,8 +291,20 @@ class TinySeg(BaseModel):
         return out
 
 
-def main(name: str, work_dir: str, out: str) -> None:
+def _from_file(name: str, work_dir: str) -> dict:
+    """The CLI scenario's config as MMEngine reads a file: ``Config.fromfile('cli_run.py')`` (its name
+    gives the experiment name and the dumped file's), passed as ``cfg=`` beside the same sections."""
+    from mmengine.config import Config
+
     cfg = common.scenario(name)
+    path = Path(work_dir).parent / "cli_run.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{key} = {value!r}\n" for key, value in cfg.items()))
+    return dict(cfg, cfg=Config.fromfile(str(path)))
+
+
+def main(name: str, work_dir: str, out: str) -> None:
+    cfg = _from_file(common.CLI_SCENARIOS[name], work_dir) if name in common.CLI_SCENARIOS else common.scenario(name)
     model = TinySeg()
     common.initial_weights(model)
     train, val = common.loaders()

@@ -33,7 +33,7 @@ import pytest
 pytest.importorskip("mmengine.runner")  # full mmengine (the test extra), not mmengine-lite
 pytest.importorskip("cv2")
 
-from runner_parity_common import EPOCH_LOOPS, FIRST_PHASE, SCENARIOS  # noqa: E402
+from runner_parity_common import CRASH_EXIT_CODE, EPOCH_LOOPS, FIRST_PHASE, SCENARIOS  # noqa: E402
 
 HERE = Path(__file__).parent
 pytestmark = pytest.mark.slow
@@ -42,9 +42,11 @@ pytestmark = pytest.mark.slow
 def _run_both(name: str, tmp_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Both sides at once, each in its own process: ``(MMEngine's records, ours)``.
 
-    A scenario with a first phase (stop, crash) runs that first, in the same work dirs."""
+    A scenario with a first phase (stop, crash) runs that first, in the same work dirs; a
+    crashing phase must die with :data:`CRASH_EXIT_CODE` and leaves no records."""
     if name in FIRST_PHASE:
         _run_both(FIRST_PHASE[name], tmp_path)
+    crash = name.endswith(":crash")
     env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1", PYTHONWARNINGS="ignore",
                CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
     procs = {}
@@ -56,8 +58,9 @@ def _run_both(name: str, tmp_path: Path) -> tuple[dict[str, Any], dict[str, Any]
     results = []
     for script, proc in procs.items():
         stdout, stderr = proc.communicate(timeout=300)
-        assert proc.returncode == 0, f"{script} failed:\n{stdout[-3000:]}\n{stderr[-5000:]}"
-        results.append(json.loads((tmp_path / f"{script}.json").read_text()))
+        expected = CRASH_EXIT_CODE if crash else 0
+        assert proc.returncode == expected, f"{script} exited {proc.returncode}:\n{stdout[-3000:]}\n{stderr[-5000:]}"
+        results.append({} if crash else json.loads((tmp_path / f"{script}.json").read_text()))
     return results[0], results[1]
 
 
@@ -183,6 +186,7 @@ def test_checkpoint_files(runs: tuple[dict, dict]) -> None:
 def test_run_files_and_experiment_name(runs: tuple[dict, dict]) -> None:
     ref, lit = runs
     assert ref["log_dir_files"] == lit["log_dir_files"]
+    assert ref["work_dir_files"] == lit["work_dir_files"] and ref["work_dir_files"]  # <ts>.py per run
     assert ref["exp_names"] == lit["exp_names"]  # '<ts>' for a config without a file (none after the resume)
     assert ref["hook_table_in_log"] and lit["hook_table_in_log"]
 
