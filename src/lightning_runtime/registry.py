@@ -34,7 +34,9 @@ Example:
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,6 +93,16 @@ def import_object(dotted: str, *, path: str | None = None) -> Any:
 
 
 _import_object = import_object  # the name other modules used before it was public
+
+
+def _installed(package: str) -> bool:
+    """Whether top-level module ``package`` can be imported (found without importing it)."""
+    if package in sys.modules:
+        return sys.modules[package] is not None
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def describe_object(obj: Any) -> str:
@@ -218,6 +230,8 @@ class Registry:
         self._module_dict: dict[str, Any] = {}
         self._locations = list(locations)
         self._imported = False
+        #: Names registered by optional packages once needed: (names or None for any, package, loader).
+        self._lazy: list[tuple[frozenset[str] | None, str, Callable[[Registry], None]]] = []
 
     # ------------------------------------------------------------------ registration
     def register_module(
@@ -274,6 +288,44 @@ class Registry:
                 )
             self._module_dict[key] = obj
 
+    def register_lazy(self, package: str, loader: Callable[[Registry], None], names: Iterable[str] | None = None) -> None:
+        """Have ``loader(self)`` register an optional package's classes when one of ``names`` is looked up.
+
+        Nothing is imported now: when a lookup misses and ``package`` is installed
+        (``importlib.util.find_spec``, which does not import it), the loader runs once. With
+        ``names=None`` (names known only after import, e.g. ``bitsandbytes.optim``) any miss
+        runs it. An absent package costs nothing.
+
+        Args:
+            package: The top-level module of the optional package (``'dadaptation'``).
+            loader: Imports the package and registers its classes here.
+            names: The names the loader registers, when known in advance.
+        """
+        self._lazy.append((None if names is None else frozenset(names), package, loader))
+
+    def lazy_names(self) -> list[str]:
+        """Names optional packages that are installed will register on first use (nothing imported)."""
+        out: list[str] = []
+        for names, package, _ in self._lazy:
+            if names is not None and _installed(package):
+                out.extend(sorted(names))
+        return out
+
+    def _load_lazy(self, key: str) -> bool:
+        """Run the pending loaders that may register ``key``; ``True`` once ``key`` is registered.
+
+        Loaders that name ``key`` run first; those of unknown names only if it is still missing.
+        """
+        for any_name in (False, True):
+            for entry in list(self._lazy):
+                names, package, loader = entry
+                if (names is None) is any_name and (any_name or key in names) and _installed(package):  # type: ignore[operator]
+                    self._lazy.remove(entry)
+                    loader(self)
+            if key in self._module_dict:
+                return True
+        return False
+
     # ------------------------------------------------------------------ lookup
     def _import_locations(self) -> None:
         if self._imported:
@@ -307,6 +359,8 @@ class Registry:
             return key if callable(key) else None
         self._import_locations()
         if key in self._module_dict:
+            return self._module_dict[key]
+        if self._lazy and "." not in key and self._load_lazy(key):
             return self._module_dict[key]
         if "." in key:
             scope, _, short = key.partition(".")
@@ -348,7 +402,7 @@ class Registry:
             if self.accepts(obj):
                 return obj
             raise _kind_error(f"{self.name} type", str(shown), obj, self.kind, path, self)
-        names = sorted(self.module_dict)
+        names = sorted(set(self.module_dict) | set(self.lazy_names()))
         raise ConfigError(
             f"unknown {self.name} type {shown!r}",
             path=path,

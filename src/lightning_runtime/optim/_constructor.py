@@ -11,8 +11,9 @@ constructor written for MMEngine or MMSeg subclasses it with only its imports ch
   all equal share one group, named readably (``name``) and listing ``param_names``. The
   hyperparameters each parameter sees are unchanged.
 * Config problems are :class:`~lightning_runtime.errors.ConfigError` (unknown ``paramwise_cfg`` keys
-  with did-you-mean; a parameter shared by two groups), and ``custom_keys`` entries that match no
-  parameter, or more than probably meant, warn.
+  with did-you-mean, unless a subclass overrides ``add_params`` or ``__call__`` and so reads keys of
+  its own; a parameter shared by two groups), and ``custom_keys`` entries that match no parameter,
+  or more than probably meant, warn.
 
 Example:
     >>> import torch.nn as nn
@@ -26,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -124,6 +126,16 @@ class DefaultOptimWrapperConstructor:
     def _uses_default_rules(self) -> bool:
         return type(self).add_params is DefaultOptimWrapperConstructor.add_params
 
+    def _reads_own_keys(self, builtin: type[DefaultOptimWrapperConstructor]) -> bool:
+        """Whether this is a user subclass of ``builtin`` that overrides ``add_params`` or ``__call__``.
+
+        Such a constructor reads ``paramwise_cfg`` keys of its own (MMEngine's test pattern:
+        ``self.paramwise_cfg.get('conv1_lr_mult', 1.)`` inside ``__call__``), so keys that
+        ``builtin`` does not know are not typos there.
+        """
+        cls = type(self)
+        return cls.add_params is not builtin.add_params or cls.__call__ is not builtin.__call__
+
     def _validate_cfg(self) -> None:
         """MMEngine's checks, as ConfigErrors, plus unknown keys when the default rules apply."""
         if not isinstance(self.paramwise_cfg, Mapping):
@@ -160,8 +172,8 @@ class DefaultOptimWrapperConstructor:
                     path=f"paramwise_cfg.{key}",
                     fix="add weight_decay=... to optim_wrapper.optimizer, or remove " + key,
                 )
-        if not self._uses_default_rules():
-            return  # a subclass with its own add_params defines its own keys
+        if self._reads_own_keys(DefaultOptimWrapperConstructor):
+            return  # a subclass with its own add_params or __call__ defines its own keys
         check_keys(cfg, PARAMWISE_KEYS, "paramwise_cfg", what="paramwise_cfg key", fix=_paramwise_fix)
         needs_lr = bool(custom_keys) or "bias_lr_mult" in cfg or "dcn_offset_lr_mult" in cfg
         if needs_lr and self.base_lr is None:
@@ -207,6 +219,8 @@ class DefaultOptimWrapperConstructor:
         for name, param in module.named_parameters(recurse=False):
             param_group: dict[str, Any] = {"params": [param]}
             if bypass_duplicate and self._is_in(param_group, params):
+                warnings.warn(f"{prefix} is duplicate. It is skipped since bypass_duplicate={bypass_duplicate}",
+                              UserWarning, stacklevel=2)  # MMEngine's warning, word for word
                 continue
             if not param.requires_grad:
                 continue

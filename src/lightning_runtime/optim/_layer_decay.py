@@ -126,8 +126,9 @@ class LearningRateDecayOptimizerConstructor(DefaultOptimWrapperConstructor):
             raise ConfigError(f"must be a dict, got {type(cfg).__name__}", path="paramwise_cfg",
                               fix="write paramwise_cfg=dict(num_layers=12, decay_rate=0.9, decay_type='layer_wise')")
         ignored = [key for key in cfg if key not in LAYER_DECAY_KEYS and key in PARAMWISE_KEYS]
-        check_keys({k: v for k, v in cfg.items() if k not in ignored}, LAYER_DECAY_KEYS, "paramwise_cfg",
-                   what="layer-decay key")
+        if not self._reads_own_keys(LearningRateDecayOptimizerConstructor):  # else a subclass reads its own keys
+            check_keys({k: v for k, v in cfg.items() if k not in ignored}, LAYER_DECAY_KEYS, "paramwise_cfg",
+                       what="layer-decay key")
         for key in ignored:
             warnings.warn(
                 f"paramwise_cfg.{key} is ignored by {type(self).__name__} (as in MMSegmentation); "
