@@ -6,7 +6,8 @@
 # because every other requirement leaves torch unpinned from above.
 #
 # EXTRAS (default test,plot) picks the extras: `make demo` asks for plot only (the package and
-# matplotlib); the test references (mmengine, mmsegmentation) come only with the test extra.
+# matplotlib); the test references (mmengine, and the OpenMMLab codebases whose configs are the
+# parity corpus) come only with the test extra.
 # Every step prints a line, and pip prints what it downloads (no -q): nothing runs silently.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,5 +62,20 @@ fi
 if ! "$VPY" -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('mmseg') is None)" 2>/dev/null; then
     echo "[setup] installing mmsegmentation==1.2.2 (--no-deps, test corpus only)"
     pip_install --no-deps "mmsegmentation==1.2.2"
+fi
+# The other OpenMMLab codebases' shipped configs (their wheels carry .mim/configs) extend that corpus
+# (tests/test_config_parity.py). Configs only: --no-deps, their code is never imported.
+corpus=""
+for req in mmdet==3.3.0 mmpretrain==1.2.0 mmpose==1.3.2 mmaction2==1.2.0 mmocr==1.0.1 \
+           mmagic==1.2.0 mmdet3d==1.4.0; do
+    if ! "$VPY" -c "import importlib.metadata as m,sys; sys.exit(m.version('${req%%==*}') != '${req#*==}')" \
+            2>/dev/null; then
+        corpus="$corpus $req"
+    fi
+done
+if [ -n "$corpus" ]; then
+    echo "[setup] installing$corpus (--no-deps, test corpus only: about 9 MB of configs)"
+    # shellcheck disable=SC2086  # one word per requirement
+    pip_install --no-deps $corpus
 fi
 echo "[setup] done: $VENV/bin/lightning-runtime (or: source $VENV/bin/activate)"

@@ -1,5 +1,5 @@
-"""Parity with ``mmengine.Config.fromfile``: every MMSegmentation 1.2.2 config, and our own configs
-covering every construct the loader supports.
+"""Parity with ``mmengine.Config.fromfile``: every MMSegmentation 1.2.2 config, every config shipped
+by seven more OpenMMLab codebases, and our own configs covering every construct the loader supports.
 
 Equality is strict: same keys in the same order, same types (tuple vs list, int vs float vs bool)
 and same values, all the way down.
@@ -7,9 +7,12 @@ and same values, all the way down.
 
 from __future__ import annotations
 
+import ast
 import glob
+import importlib.metadata
 import importlib.util
 import os
+import re
 import tempfile
 import textwrap
 from pathlib import Path
@@ -18,6 +21,7 @@ from typing import Any
 import pytest
 
 from lightning_runtime.config import load_config
+from lightning_runtime.errors import ConfigError
 
 import mmengine.config as mmengine_config  # noqa: E402 - the reference (a test dependency)
 
@@ -59,8 +63,9 @@ def reference(path: str | Path) -> dict[str, Any]:
         tempfile.tempdir = saved
 
 
-def _corpus() -> list[str]:
-    spec = importlib.util.find_spec("mmseg")
+def _corpus(package: str = "mmseg") -> list[str]:
+    """Every ``.py`` under the installed ``package``'s ``.mim/configs`` (found without importing it)."""
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return []
     root = os.path.join(list(spec.submodule_search_locations)[0], ".mim", "configs")
@@ -93,6 +98,122 @@ def test_mmseg_corpus_parity(chunk: int) -> None:
         if diff:
             failures.append(f"{path}: {diff}")
     assert not failures, f"{len(failures)}/{len(files)} differ:\n" + "\n".join(failures[:20])
+
+
+# -- the configs of seven more OpenMMLab codebases -------------------------------------------------
+#: import name -> (distribution pinned in scripts/setup.sh, and how its shipped ``.py`` configs end:
+#: ``equal`` to Config.fromfile / ``needs_code`` (a file importing a package: one ConfigError at the
+#: import, saying so) / ``for_loop`` (a top-level ``for`` statement: MMEngine runs it; refused here,
+#: statements other than assignments are not read as data) / ``broken`` (as shipped: a ``_base_``
+#: file or key that does not exist; MMEngine fails too, here a ConfigError). docs/config.md has them.
+CODEBASES: dict[str, tuple[str, dict[str, int]]] = {
+    "mmdet": ("mmdet==3.3.0", dict(equal=862, needs_code=3, for_loop=0, broken=4)),
+    "mmpretrain": ("mmpretrain==1.2.0", dict(equal=839, needs_code=5, for_loop=0, broken=2)),
+    "mmpose": ("mmpose==1.3.2", dict(equal=440, needs_code=1, for_loop=23, broken=0)),
+    "mmaction": ("mmaction2==1.2.0", dict(equal=248, needs_code=0, for_loop=0, broken=0)),
+    "mmocr": ("mmocr==1.0.1", dict(equal=115, needs_code=0, for_loop=0, broken=1)),
+    "mmagic": ("mmagic==1.2.0", dict(equal=277, needs_code=0, for_loop=29, broken=0)),
+    "mmdet3d": ("mmdet3d==1.4.0", dict(equal=203, needs_code=0, for_loop=0, broken=1)),
+}
+SETUP_HINT = "scripts/setup.sh installs the codebases' wheels --no-deps (configs only)"
+
+
+def _imports_code(file: str, line: int) -> bool:
+    """The statement at ``file:line`` imports a module other than ``copy``."""
+    tree = ast.parse(Path(file).read_text(encoding="utf-8"))
+    for stmt in tree.body:
+        if stmt.lineno == line and isinstance(stmt, ast.ImportFrom):
+            return stmt.module != "copy"
+        if stmt.lineno == line and isinstance(stmt, ast.Import):
+            return any(alias.name != "copy" for alias in stmt.names)
+    return False
+
+
+def classify(path: str) -> tuple[str, str]:
+    """``(outcome, detail)`` of one shipped config: one of the CODEBASES outcomes, or ``other``."""
+    try:
+        mine: dict[str, Any] | None = load_config(path).to_dict()
+        error: ConfigError | None = None
+    except ConfigError as exc:
+        mine, error = None, exc
+    except Exception as exc:  # noqa: BLE001 - any other exception is a bug to report
+        return "other", f"{type(exc).__name__}: {exc}"
+    if error is not None and "this file needs code execution" in str(error):
+        ok = error.file is not None and error.line is not None and _imports_code(error.file, error.line)
+        return ("needs_code", "") if ok else ("other", f"needs code, but no import at its line: {error}")
+    try:
+        ref: dict[str, Any] | None = reference(path)
+        ref_error = ""
+    except (FileNotFoundError, KeyError, AttributeError) as exc:  # the shipped file is broken
+        ref, ref_error = None, f"{type(exc).__name__}: {exc}"
+    if ref is None:
+        return ("broken", ref_error) if error is not None else ("other", f"loads here; MMEngine: {ref_error}")
+    if error is not None:
+        kind = "for_loop" if re.search(r":\d+: for loop is not allowed", str(error)) else "other"
+        return kind, str(error)
+    diff = strict_diff(mine, ref)
+    return ("equal", "") if diff is None else ("other", diff)
+
+
+def test_codebases_are_installed() -> None:
+    for package, (requirement, counts) in CODEBASES.items():
+        dist, version = requirement.split("==")
+        assert importlib.metadata.version(dist) == version, f"{requirement}: {SETUP_HINT}"
+        assert len(_corpus(package)) == sum(counts.values()), package
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("package", list(CODEBASES))
+def test_codebase_corpus_parity(package: str) -> None:
+    """Every shipped ``.py`` config of the codebase ends as pinned in CODEBASES (``other`` never)."""
+    files = _corpus(package)
+    assert files, f"{package} is not installed: {SETUP_HINT}"
+    outcomes: dict[str, list[str]] = {}
+    for path in files:
+        kind, detail = classify(path)
+        outcomes.setdefault(kind, []).append(f"{path}: {detail}")
+    others = outcomes.pop("other", [])
+    assert not others, f"{len(others)}/{len(files)} differ:\n" + "\n".join(others[:20])
+    counts = {kind: len(outcomes.get(kind, [])) for kind in CODEBASES[package][1]}
+    assert counts == CODEBASES[package][1], {k: outcomes.get(k, [])[:5] for k in outcomes if k != "equal"}
+
+
+# The shipped configs that use the data operations read since MMDet/MMPretrain joined the corpus
+# (del, import copy, str.format, _base_ joined with +): fast enough for every run.
+DATA_OPERATIONS = re.compile(r"^(del |import copy)|\.format\(|^_base_ = \[\s*'[^']*' \+", re.M)
+
+
+def _data_operation_files() -> list[str]:
+    return [path for package in CODEBASES for path in _corpus(package)
+            if DATA_OPERATIONS.search(Path(path).read_text(encoding="utf-8"))]
+
+
+def test_shipped_configs_using_data_operations_match_mmengine() -> None:
+    files = _data_operation_files()
+    assert len(files) == 14, f"found {len(files)}: {SETUP_HINT}"
+    outcomes = [(path, *classify(path)) for path in files]
+    assert [o for o in outcomes if o[1] != "equal"] == []
+
+
+def test_shipped_configs_that_import_code_are_refused_at_the_import() -> None:
+    """MMPretrain's RepLKNet model file imports mmpretrain.models; MMPose's EDPose is a new-style
+    (read_base) config; MMDet's odinw/override_category.py is a script: each one ConfigError."""
+    cases = {
+        ("mmpretrain", "_base_/models/replknet-31B_in1k.py"): (1, "'from mmpretrain.models import "
+                                                              "build_classifier' imports code"),
+        ("mmpose", "body_2d_keypoint/edpose/coco/edpose_res50_8xb2-50e_coco-800x1333.py"):
+            (2, "'from mmengine.config import read_base' starts an MMEngine new-style config"),
+        ("mmdet", "glip/odinw/override_category.py"): (2, "'import argparse' imports code"),
+    }
+    for (package, rel), (line, says) in cases.items():
+        path = next((p for p in _corpus(package) if p.endswith("/configs/" + rel)), None)
+        assert path, f"{package}: {SETUP_HINT}"
+        with pytest.raises(ConfigError) as info:
+            load_config(path)
+        err = info.value
+        assert (err.file, err.line) == (path, line)
+        assert str(err).startswith(f"{path}:{line}: {says}"), err
+        assert "this file needs code execution" in str(err) and "fix: " in str(err)
 
 
 # -- our own configs: every construct ---------------------------------------------------------
@@ -304,3 +425,135 @@ def test_mutating_inherited_values_matches_mmengine(tree: Path) -> None:
     assert strict_diff(mine, reference(child)) is None
     assert mine["model"]["backbone"]["depth"] == 18
     assert mine["train_pipeline"][-1] == {"type": "PackSegInputs"}
+
+
+# -- data operations: del, import copy, str.format, assert ------------------------------------
+# Each file starts with ``_base_ = ...``: MMEngine decides between its two readers on the first
+# ``_base_`` or import statement, and in a virtualenv it takes ``import copy`` for a package import
+# (its stdlib check looks at the interpreter's prefix) and reads such a file as a new-style config.
+def test_del_matches_mmengine(tree: Path) -> None:
+    child = write(tree, "configs/del.py", """
+        _base_ = ['../_base_/models/net.py', '../_base_/datasets/data.py']
+        del _base_.model
+        model = dict(type='Other', depth=18)
+        tmp = dict(scale=(1, 2))
+        crop = tmp['scale']
+        del tmp
+        d = dict(a=1, b=2, c=3)
+        seq = [0, 1, 2, 3, 4, 5]
+        del d['b'], seq[::2]
+        del _base_.train_pipeline[1]
+        norm = _base_.norm_cfg
+        del norm.requires_grad
+        del _base_['other_root']
+        a, b = 1, 2
+        del a, b
+        """)
+    mine = load_config(child).to_dict()
+    assert strict_diff(mine, reference(child)) is None
+    assert mine["model"] == {"type": "Other", "depth": 18}  # the base's model is gone, not merged
+    assert "tmp" not in mine and "a" not in mine and "other_root" not in mine
+    assert mine["d"] == {"a": 1, "c": 3} and mine["seq"] == [1, 3, 5]
+    assert [t["type"] for t in mine["train_pipeline"]] == ["LoadImageFromFile", "RandomCrop"]
+    assert mine["norm_cfg"] == {"type": "SyncBN"}
+
+
+def test_import_copy_matches_mmengine(tree: Path) -> None:
+    child = write(tree, "configs/copy.py", """
+        _base_ = ['../_base_/models/net.py', '../_base_/datasets/data.py']
+        pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomCrop', size=[1, 2])]
+        import copy  # noqa: E402
+        deep = copy.deepcopy(pipeline)
+        deep[1]['size'][0] = 9
+        shallow = copy.copy(pipeline)
+        shallow[1]['size'][1] = 7
+        shallow.append(dict(type='Pack'))
+        _base_.train_dataloader.dataset.pipeline = copy.deepcopy(deep)
+        model = copy.deepcopy(_base_.model)
+        model.backbone.depth = 101
+        shared = [dict(a=1)] * 2
+        twins = copy.deepcopy(shared)
+        twins[0]['a'] = 5
+        import copy as cp
+        backup = cp.deepcopy(dict(x=(1, [2])))
+        """)
+    mine = load_config(child).to_dict()
+    assert strict_diff(mine, reference(child)) is None
+    assert "copy" not in mine and "cp" not in mine  # modules are dropped, as MMEngine does
+    assert mine["pipeline"][1]["size"] == [1, 7] and len(mine["pipeline"]) == 2
+    assert mine["deep"][1]["size"] == [9, 2]
+    assert mine["train_dataloader"]["dataset"]["pipeline"][1]["size"] == [9, 2]
+    assert mine["model"]["backbone"]["depth"] == 101
+    assert mine["twins"] == [{"a": 5}, {"a": 5}]  # deepcopy keeps the sharing, as Python's does
+
+
+def test_str_format_matches_mmengine(tree: Path) -> None:
+    child = write(tree, "configs/format.py", """
+        _base_ = ['../_base_/schedule.py']
+        layers = ['backbone.layers.{}'.format(i) for i in range(3)]
+        ckpt = dict(train_ckpt_nodes=['backbone.layers.{}'.format(i) for i in range(12)])
+        pos = '{1}-{0}-{1}'.format('a', 'b')
+        named = '{name}_{lr:.0e}_{it:06d}'.format(name='run', lr=0.01, it=400)
+        spec = '[{:>{}}|{:^7.2f}]'.format('x', 4, 3.14159)
+        conv = '{!r} {!s} {!a} {{literal}}'.format('q', (1, 2), 'é')
+        values = '{} {}'.format(dict(a=1), [1, (2, 3)])
+        ints = '{:,} {:x} {:+d} {:%}'.format(1234567, 255, 3, 0.25)
+        keys = {'stage{}.block{}'.format(s, b): s * b for s in range(2) for b in range(2)}
+        """)
+    mine = load_config(child).to_dict()
+    assert strict_diff(mine, reference(child)) is None
+    assert mine["layers"] == ["backbone.layers.0", "backbone.layers.1", "backbone.layers.2"]
+    assert mine["spec"] == "[   x| 3.14  ]" and mine["named"] == "run_1e-02_000400"
+
+
+def test_assert_matches_mmengine(tree: Path) -> None:
+    child = write(tree, "configs/assert.py", """
+        _base_ = ['../_base_/schedule.py']
+        max_iters = _base_.train_cfg.max_iters
+        assert max_iters % 4000 == 0, 'max_iters must be a multiple of val_interval'
+        assert _base_.optimizer['type'] in ('SGD', 'AdamW')
+        interval = max_iters // 10
+        """)
+    mine = load_config(child).to_dict()
+    assert strict_diff(mine, reference(child)) is None
+    assert mine["interval"] == 4000
+    failing = write(tree, "configs/assert_fails.py", """
+        _base_ = ['../_base_/schedule.py']
+        max_iters = 1000
+        assert max_iters % 4000 == 0, f'max_iters={max_iters} is not a multiple of 4000'
+        """)
+    with pytest.raises(AssertionError, match="max_iters=1000 is not a multiple of 4000"):
+        reference(failing)
+    with pytest.raises(ConfigError) as info:
+        load_config(failing)
+    assert str(info.value).startswith(
+        f"{failing}:3: the config's own check 'assert max_iters % 4000 == 0' failed: "
+        "max_iters=1000 is not a multiple of 4000")
+
+
+def test_base_joined_with_plus_matches_mmengine(tree: Path) -> None:
+    child = write(tree, "configs/plus.py", """
+        _base_ = [
+            '../_base_/' +
+            'schedule.py'
+        ]
+        lr = 0.02
+        """)
+    mine = load_config(child).to_dict()
+    assert strict_diff(mine, reference(child)) is None
+    assert mine["train_cfg"]["max_iters"] == 40000
+
+
+def test_import_copy_without_base_reads_as_mmengine_classic_reader(tmp_path: Path) -> None:
+    """Without ``_base_``, MMEngine in a virtualenv reads ``import copy`` as a new-style import
+    (and fails at ``copy.deepcopy``); its classic reader, which a system Python picks, agrees here."""
+    cfg = write(tmp_path, "plain.py", """
+        import copy
+        a = dict(x=[1])
+        b = copy.deepcopy(a)
+        b['x'].append(2)
+        """)
+    ref = mmengine_config.Config.fromfile(str(cfg), import_custom_modules=False, lazy_import=False)
+    mine = load_config(cfg).to_dict()
+    assert strict_diff(mine, ref.to_dict()) is None
+    assert mine == {"a": {"x": [1]}, "b": {"x": [1, 2]}}

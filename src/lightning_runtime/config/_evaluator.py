@@ -8,11 +8,16 @@ What a config may use (everything the 769 MMSegmentation 1.x configs use, and a 
 * names assigned earlier in the file; ``_base_`` and ``_base_.a.b`` (keys of inherited configs)
 * arithmetic, comparisons, ``and``/``or``/``not``, ``x if c else y``, subscripts and slices
 * f-strings, comprehensions over data, and the pure builtins in :data:`SAFE_FUNCTIONS`
-* a few data methods (:data:`SAFE_METHODS`), e.g. ``custom_keys.update({...})``
+* a few data methods (:data:`SAFE_METHODS`), e.g. ``custom_keys.update({...})``, and
+  ``'layers.{}'.format(i)`` (fields are positions or names only: ``{0.attr}``/``{0[k]}`` refused)
+* ``del`` of a name, of a key of ``_base_`` (``del _base_.model``) or of an item (``del d['k']``)
+* ``import copy`` with ``copy.deepcopy(x)`` / ``copy.copy(x)`` of config data
+* ``assert`` over config data (one that fails is a :class:`ConfigError` at its line)
 
-Everything else (imports, other calls, attribute access on anything but ``_base_``/config dicts,
-lambdas, ``def``/``class``/loops/``with``, dunder names, walrus) is a :class:`ConfigError` naming
-``file:line`` and what is allowed. Sizes are bounded (:class:`~lightning_runtime.config._limits.Limits`), so ``10**10**10``,
+Everything else (other imports, other calls, attribute access on anything but ``_base_``/config
+dicts, lambdas, ``def``/``class``/loops/``with``, dunder names, walrus) is a :class:`ConfigError`
+naming ``file:line`` and what is allowed; an import of any other module says that the file needs
+code execution. Sizes are bounded (:class:`~lightning_runtime.config._limits.Limits`), so ``10**10**10``,
 ``'a' * 10**12`` or ``[0] * 10**10`` are refused quickly without allocating anything.
 
 Example:
@@ -24,9 +29,11 @@ Example:
 from __future__ import annotations
 
 import ast
+import copy
 import re
+import string
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from lightning_runtime.config._limits import (
     ALLOWED,
@@ -86,12 +93,35 @@ _NAMES = {
     ast.Import: "import", ast.ImportFrom: "import", ast.FunctionDef: "def", ast.AsyncFunctionDef:
     "def", ast.ClassDef: "class", ast.Lambda: "lambda", ast.For: "for loop", ast.While:
     "while loop", ast.If: "if statement", ast.With: "with statement", ast.Try: "try statement",
-    ast.NamedExpr: "assignment expression (:=)", ast.Delete: "del", ast.Global: "global",
-    ast.Nonlocal: "nonlocal", ast.Raise: "raise", ast.Assert: "assert", ast.Await: "await",
+    ast.NamedExpr: "assignment expression (:=)", ast.Global: "global",
+    ast.Nonlocal: "nonlocal", ast.Raise: "raise", ast.Await: "await",
     ast.Yield: "yield", ast.YieldFrom: "yield", ast.Return: "return",
 }
 #: Digits of a width/precision inside a format spec.
 _WIDTH = re.compile(r"\d+")
+#: Splits a ``str.format`` template into (literal, field, spec, conversion); parses, runs nothing.
+_FORMATTER = string.Formatter()
+_NEEDS_CODE_FIX = ("write the values as data (type='Name' strings, dict(...), _base_ files); a file "
+                  "that must run code can only be read by mmengine.Config.fromfile, which executes "
+                  "it: use that only for files you trust")
+
+
+class _CopyModule:
+    """What ``import copy`` binds: only ``copy.deepcopy(x)`` and ``copy.copy(x)`` can be called.
+
+    It is never a config value: MMEngine drops modules from a loaded config, and so does
+    :func:`evaluate_source`.
+    """
+
+    __slots__ = ()
+    functions: ClassVar[dict[str, Callable[[Any], Any]]] = {"deepcopy": copy.deepcopy,
+                                                            "copy": copy.copy}
+
+    def __repr__(self) -> str:
+        return "<module 'copy'>"
+
+
+_COPY_MODULE = _CopyModule()
 
 
 class Evaluator:
@@ -205,11 +235,20 @@ class Evaluator:
             if isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute):
                 self.target = _target_name(stmt.value.func.value)
                 self.eval(stmt.value)
-                self.spend(self.eval(stmt.value.func.value))
+                if not self._is_copy_module(stmt.value.func.value):
+                    self.spend(self.eval(stmt.value.func.value))
                 return
             raise self.not_allowed("an expression statement other than a method call", stmt)
         elif isinstance(stmt, ast.Pass):
             return
+        elif isinstance(stmt, ast.Delete):
+            for target in stmt.targets:
+                self.target = _target_name(target)
+                self.delete(target)
+        elif isinstance(stmt, ast.Assert):
+            self.check_assert(stmt)
+        elif isinstance(stmt, ast.Import | ast.ImportFrom):
+            self.import_copy(stmt)
         else:
             what = _NAMES.get(type(stmt), f"the statement {type(stmt).__name__}")
             raise self.not_allowed(f"'{what}'" if " " not in what else what, stmt)
@@ -228,11 +267,7 @@ class Evaluator:
             for t, v in zip(target.elts, values):
                 self.assign(t, v)
         elif isinstance(target, ast.Subscript):
-            obj = self.eval(target.value)
-            key = self.eval(target.slice)
-            if not isinstance(obj, dict | list):
-                raise self.error(f"cannot assign an item of {type(obj).__name__}", target)
-            self.guard(key)
+            obj, key = self._item(target, "assign")
             try:
                 obj[key] = value
             except (IndexError, TypeError, KeyError) as exc:
@@ -249,9 +284,97 @@ class Evaluator:
         else:
             raise self.not_allowed(f"assigning to {type(target).__name__.lower()}", target)
 
+    def _item(self, target: ast.Subscript, verb: str) -> tuple[dict[Any, Any] | list[Any], Any]:
+        """The dict or list and the (bounded) key of ``x[key]`` in an assignment or a ``del``."""
+        obj = self.eval(target.value)
+        key = self.eval(target.slice)
+        if not isinstance(obj, dict | list):
+            raise self.error(f"cannot {verb} an item of {type(obj).__name__}", target)
+        self.guard(key)
+        return obj, key
+
     def check_name(self, name: str, node: ast.AST) -> None:
         if name.startswith("__") and name.endswith("__"):
             raise self.not_allowed(f"the dunder name '{name}'", node)
+
+    def delete(self, target: ast.expr) -> None:
+        """``del name``, ``del _base_.key`` / ``del cfg.key`` (config dicts), ``del x[k]``."""
+        if isinstance(target, ast.Name):
+            self.check_name(target.id, target)
+            if target.id == "_base_":
+                raise self.error("_base_ itself cannot be deleted", target,
+                                 fix="delete one inherited key: del _base_.<key>")
+            if target.id not in self.ns:
+                raise self.undefined(target.id, target)
+            del self.ns[target.id]
+        elif isinstance(target, ast.Tuple | ast.List):
+            for elt in target.elts:
+                self.delete(elt)
+        elif isinstance(target, ast.Subscript):
+            obj, key = self._item(target, "delete")
+            self.step(1 + len(obj))
+            try:
+                del obj[key]
+            except (IndexError, TypeError, KeyError) as exc:
+                raise self.error(f"cannot delete item {key!r}: {type(exc).__name__}: {exc}",
+                                 target, candidates=_close(key, obj) if isinstance(obj, dict)
+                                 and isinstance(key, str) else None,
+                                 fix="delete a key or index that exists") from None
+        elif isinstance(target, ast.Attribute) and not target.attr.startswith("_"):
+            obj = self._attr_owner(target)
+            if not isinstance(obj, ConfigDict):  # MMEngine: only ConfigDicts (from _base_) allow it
+                raise self.not_allowed(
+                    f"deleting '.{target.attr}' of {type(obj).__name__} "
+                    f"(use del x['{target.attr}'])", target)
+            if target.attr not in obj:
+                raise self.error(f"'{_describe(target.value)}' has no key '{target.attr}'",
+                                 target, candidates=_close(target.attr, obj),
+                                 fix="delete a key that exists")
+            del obj[target.attr]
+        else:
+            raise self.not_allowed(f"deleting {type(target).__name__.lower()}", target)
+
+    def check_assert(self, stmt: ast.Assert) -> None:
+        """``assert test[, msg]`` over config data: a false test is an error at its line."""
+        if self.eval(stmt.test):
+            return
+        detail = ""
+        if stmt.msg is not None:
+            msg = self.eval(stmt.msg)
+            self.guard(msg)
+            text = str(msg)
+            detail = ": " + (text if len(text) <= 500 else text[:500] + "...")
+        raise self.error(f"the config's own check 'assert {_describe(stmt.test)}' failed{detail}",
+                         stmt, fix="change the values so that the assert holds (it is the config "
+                                   "author's check of its own values)")
+
+    def import_copy(self, stmt: ast.Import | ast.ImportFrom) -> None:
+        """``import copy`` (``as`` a name) binds :data:`_COPY_MODULE`; any other import is refused."""
+        if isinstance(stmt, ast.Import) and all(a.name == "copy" for a in stmt.names):
+            for alias in stmt.names:
+                name = alias.asname or "copy"
+                self.check_name(name, stmt)
+                self.ns[name] = _COPY_MODULE
+            return
+        text = " ".join(ast.unparse(stmt).split())
+        text = text if len(text) <= 120 else text[:117] + "..."
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == "copy" and not stmt.level:
+            raise self.error(f"'{text}' is not supported: a config reads the copy module as "
+                             "'import copy' only", stmt, expected=ALLOWED,
+                             fix="write 'import copy' and call copy.deepcopy(x) / copy.copy(x)")
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == "mmengine.config" and \
+                any(a.name == "read_base" for a in stmt.names):
+            raise self.error(
+                f"'{text}' starts an MMEngine new-style config (with read_base(): ... and "
+                "imported classes as type=): this file needs code execution, and config files "
+                "are read as data here, never run", stmt, expected=ALLOWED,
+                fix="use the codebase's old-style config of the same model (_base_ = [...] and "
+                    "type='Name' strings); only mmengine.Config.fromfile reads new-style files, "
+                    "by running them: use it only for files you trust")
+        raise self.error(
+            f"'{text}' imports code: this file needs code execution, and config files are read "
+            "as data here, never run (the one import a config may hold is 'import copy', for "
+            "copy.deepcopy/copy.copy)", stmt, expected=ALLOWED, fix=_NEEDS_CODE_FIX)
 
     # -- expressions ---------------------------------------------------------------------------
     def eval(self, node: ast.expr) -> Any:
@@ -286,19 +409,34 @@ class Evaluator:
             if node.id in scope:
                 return scope[node.id]
         if node.id in self.ns:
-            return self.ns[node.id]
+            value = self.ns[node.id]
+            if value is _COPY_MODULE:
+                raise self.error(f"the module '{node.id}' (import copy) can only be called as "
+                                 f"{node.id}.deepcopy(x) or {node.id}.copy(x), not used as a "
+                                 "value", node, expected=ALLOWED,
+                                 fix=f"call {node.id}.deepcopy(x) on config data")
+            return value
         if node.id == "_base_":
             return self.base
         if node.id in SAFE_FUNCTIONS:
             raise self.error(f"'{node.id}' can only be called here, not used as a value", node,
                              fix=f"call it with data arguments, e.g. {node.id}(...), or write the value out")
+        raise self.undefined(node.id, node)
+
+    def undefined(self, name: str, node: ast.AST) -> ConfigError:
+        """The error for a name that was never assigned (or was deleted)."""
         known = list(self.ns) + [n for s in self.scopes for n in s]
-        raise self.error(
-            f"name '{node.id}' is not defined", node, candidates=did_you_mean(node.id, known),
+        return self.error(
+            f"name '{name}' is not defined", node, candidates=did_you_mean(name, known),
             expected="a name assigned earlier in this file, _base_, or a literal",
-            fix=f"define {node.id} above this line (or use _base_.{node.id} for an inherited "
-                "value)",
+            fix=f"define {name} above this line (or use _base_.{name} for an inherited value)",
         )
+
+    def _is_copy_module(self, node: ast.expr) -> bool:
+        """``node`` is a name bound by ``import copy`` (and not shadowed by a loop variable)."""
+        if not isinstance(node, ast.Name) or any(node.id in s for s in self.scopes):
+            return False
+        return self.ns.get(node.id) is _COPY_MODULE
 
     def e_List(self, node: ast.List) -> list[Any]:
         return self._elements(node.elts)
@@ -346,21 +484,79 @@ class Evaluator:
                 continue
             assert isinstance(part, ast.FormattedValue)
             value = self.eval(part.value)
-            self.guard(value)
-            if part.conversion == ord("r"):
-                value = repr(value)
-            elif part.conversion == ord("s"):
-                value = str(value)
-            elif part.conversion == ord("a"):
-                value = ascii(value)
             spec = self.eval(part.format_spec) if part.format_spec is not None else ""
-            self.check_format(spec, part)
-            parts.append(format(value, spec))
+            conversion = chr(part.conversion) if part.conversion != -1 else None
+            parts.append(self.format_field(value, conversion, spec, part))
             length += len(parts[-1])
             self.check_len(length)
         out = "".join(parts)
         self.check_len(len(out))
         return out
+
+    def format_field(self, value: Any, conversion: str | None, spec: str, node: ast.AST) -> str:
+        """One replacement field of an f-string or ``str.format``: conversion, then spec."""
+        self.guard(value)
+        if conversion == "r":
+            value = repr(value)
+        elif conversion == "s":
+            value = str(value)
+        elif conversion == "a":
+            value = ascii(value)
+        elif conversion is not None:
+            raise ValueError(f"Unknown conversion specifier {conversion}")
+        self.check_format(spec, node)
+        return format(value, spec)
+
+    def str_format(self, template: str, args: list[Any], kwargs: dict[str, Any],
+                   node: ast.AST) -> str:
+        """``template.format(*args, **kwargs)`` with Python's result, fields by position or name.
+
+        A field that reads an attribute or an item (``{0.__class__}``, ``{0[k]}``) is refused:
+        that is how ``str.format`` reaches into objects. Widths and the length are bounded.
+        """
+        auto: list[int | bool] = [0]  # the next automatic index, False once numbered by hand
+        return self._vformat(template, args, kwargs, node, 2, auto)
+
+    def _vformat(self, template: str, args: list[Any], kwargs: dict[str, Any], node: ast.AST,
+                 depth: int, auto: list[int | bool]) -> str:
+        # string.Formatter._vformat's rules (one nested level of fields inside a spec)
+        if depth < 0:
+            raise ValueError("Max string recursion exceeded")
+        self.check_len(len(template))
+        parts: list[str] = []
+        length = 0
+        for literal, field, spec, conversion in _FORMATTER.parse(template):
+            self.step()
+            parts.append(literal)
+            length += len(literal)
+            if field is None:
+                continue
+            if "." in field or "[" in field:
+                raise self.error(
+                    f"the format field '{{{field}}}' reads an attribute or an item: not allowed "
+                    "in a config file (configs are read as data, never run)", node,
+                    expected=ALLOWED,
+                    fix="use fields by position or name ('{}', '{0}', '{name:>8}') and pass the "
+                        "value itself: '{}'.format(d['key']) instead of '{0[key]}'.format(d)")
+            key: int | str = field
+            if field == "":
+                if auto[0] is False:
+                    raise ValueError("cannot switch from manual field specification to "
+                                     "automatic field numbering")
+                key = int(auto[0])
+                auto[0] = key + 1
+            elif field.isdigit():
+                if auto[0]:
+                    raise ValueError("cannot switch from automatic field numbering to manual "
+                                     "field specification")
+                auto[0] = False
+                key = int(field)
+            value = args[key] if isinstance(key, int) else kwargs[key]
+            spec = self._vformat(spec or "", args, kwargs, node, depth - 1, auto)
+            parts.append(self.format_field(value, conversion, spec, node))
+            length += len(parts[-1])
+            self.check_len(length)
+        return "".join(parts)
 
     def check_format(self, spec: str, node: ast.AST) -> None:
         """Refuse a format spec (``>999999``, ``.5000f``) with a width over the limit."""
@@ -507,6 +703,8 @@ class Evaluator:
             if func.id in SAFE_FUNCTIONS and not self._shadowed(func.id):
                 return SAFE_FUNCTIONS[func.id](self, *args, **kwargs)
             raise self.not_allowed(f"calling '{func.id}()'", node)
+        if isinstance(func, ast.Attribute) and self._is_copy_module(func.value):
+            return self.copy_call(func, args, kwargs, node)
         if isinstance(func, ast.Attribute):
             obj = self._attr_owner(func)
             allowed = next((m for t, m in SAFE_METHODS.items() if isinstance(obj, t)), None)
@@ -514,6 +712,27 @@ class Evaluator:
                 return self._method(obj, func.attr, args, kwargs, node)
             raise self.not_allowed(f"calling '.{func.attr}()' on {type(obj).__name__}", node)
         raise self.not_allowed("this kind of call", node)
+
+    def copy_call(self, func: ast.Attribute, args: list[Any], kwargs: dict[str, Any],
+                  node: ast.AST) -> Any:
+        """``copy.deepcopy(x)`` / ``copy.copy(x)`` of one config value (data only, bounded)."""
+        name = f"{_describe(func.value)}.{func.attr}"
+        fn = _CopyModule.functions.get(func.attr)
+        if fn is None:
+            raise self.not_allowed(f"calling '{name}()' (of the copy module, only deepcopy and "
+                                   "copy)", node)
+        if kwargs or len(args) != 1:
+            raise self.error(f"{name}() takes exactly one value in a config", node,
+                             fix=f"call {name}(x) with one config value")
+        value = args[0]
+        try:
+            walk_size(value, self.limits.max_nodes, self.limits.max_depth, check_types=True)
+        except DataProblem as problem:
+            message, fix = data_problem_message(problem, self.limits)
+            raise self.error(f"{name}() of a value that is not config data: {message}", node,
+                             fix=fix) from None
+        self.guard(value)
+        return fn(value)
 
     def _shadowed(self, name: str) -> bool:
         return name in self.ns or any(name in s for s in self.scopes)
@@ -533,6 +752,8 @@ class Evaluator:
             self.check_len(sum(len(x) for x in items if isinstance(x, str)) + len(obj) *
                            len(items))
             args = [items]
+        if name == "format" and isinstance(obj, str):
+            return self.str_format(obj, args, kwargs, node)
         if name == "replace" and len(args) >= 2 and isinstance(args[1], str):
             count = obj.count(args[0]) if args[0] else len(obj) + 1
             self.check_len(len(obj) + count * len(args[1]))
@@ -668,7 +889,8 @@ def evaluate_source(source: str | ast.Module, filename: str, base: ConfigDict,
     tree = source if isinstance(source, ast.Module) else parse_source(source, filename, limits)
     ev = Evaluator(filename, base, limits, budget)
     ns = ev.run(tree)
-    out = {k: v for k, v in ns.items() if not k.startswith("__")}
+    # MMEngine drops names starting with ``__`` and modules (``import copy``) from a config
+    out = {k: v for k, v in ns.items() if not k.startswith("__") and v is not _COPY_MODULE}
     check_data(out, filename, limits, lambda key: (filename, _line_of(tree, key)), ev.budget)
     return out
 
@@ -735,13 +957,16 @@ def read_base_files(tree: ast.Module, filename: str) -> tuple[list[str], int | N
     for stmt in tree.body:
         if (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
                 and stmt.targets[0].id == "_base_"):
+            # MMEngine evaluates the expression alone (no names): 'a_' + 'b.py' works too
+            ev = Evaluator(filename, ConfigDict(), Limits())
+            ev.line, ev.target = stmt.lineno, "_base_"
             try:
-                value = ast.literal_eval(stmt.value)
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                value = ev.eval(stmt.value)
+            except ConfigError:
                 raise ConfigError(
-                    "_base_ must be a string or a list of strings written as literals",
-                    path="_base_", file=filename, line=stmt.lineno,
-                    fix="_base_ = ['../_base_/default_runtime.py']") from None
+                    "_base_ must be a string or a list of strings written as literals (joined "
+                    "with + at most), using no names", path="_base_", file=filename,
+                    line=stmt.lineno, fix="_base_ = ['../_base_/default_runtime.py']") from None
             files = value if isinstance(value, list) else [value]
             for f in files:
                 if not isinstance(f, str):

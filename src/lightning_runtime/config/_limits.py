@@ -34,7 +34,9 @@ ALLOWED = (
     "_base_ and _base_.<key> references, arithmetic and comparisons, subscripts, f-strings, "
     "comprehensions over config data, the pure builtins "
     "sum/len/range/enumerate/zip/min/max/abs/round/sorted/reversed/any/all/int/float/str/bool, "
-    "and the data methods update/get/copy/keys/values/items/pop/setdefault/append/extend/insert"
+    "the data methods update/get/copy/keys/values/items/pop/setdefault/append/extend/insert, "
+    "'...{}'.format(...) with plain fields, del, assert, and 'import copy' for "
+    "copy.deepcopy(x)/copy.copy(x)"
 )
 
 
@@ -344,6 +346,6 @@ SAFE_METHODS: dict[type, frozenset[str]] = {
     tuple: frozenset({"index", "count"}),
     str: frozenset(
         {"join", "split", "strip", "lstrip", "rstrip", "lower", "upper", "startswith",
-         "endswith", "replace"}
+         "endswith", "replace", "format"}
     ),
 }
