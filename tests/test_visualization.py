@@ -199,3 +199,52 @@ def test_through_runtime_default_hooks(tmp_path):
     vis = rt.ctx.log_dir / "vis_data" / "vis_image"
     assert sorted(p.name for p in vis.iterdir()) == ["val_img_4_2.png", "val_img_4_4.png",
                                                      "val_img_5_2.png", "val_img_5_4.png"]
+
+
+class _Classifier(LightningModule):
+    """An ordinary module: ``training_step`` returns the loss, ``validation_step`` logs ``val_acc``."""
+
+    def __init__(self, rt) -> None:
+        super().__init__()
+        self.rt = rt
+        self.head = torch.nn.Linear(4, 2)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return F.cross_entropy(self.head(x), y)
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val_acc", (self.head(x).argmax(1) == y).float().mean())
+
+    def configure_optimizers(self):
+        return self.rt.configure_optimizers(self)
+
+
+@pytest.mark.parametrize(("overrides", "error", "match"), [
+    ({}, VisualizationProtocolError, "must return a dict with 'inputs'"),
+    ({"default_hooks.visualization": None}, ConfigError, "save_best metric 'mIoU' was not logged"),
+])
+def test_lightnings_sanity_check_stops_a_module_the_demo_hooks_cannot_use_before_anything_is_written(
+        tmp_path, overrides, error, match):
+    """The README's snippet with the demo config and an ordinary classifier: with Lightning's sanity
+    check turned on (``num_sanity_val_steps``), the hooks' requirements stop the run before its first
+    iteration, and ``work_dir`` holds nothing (no log, no config dump, no checkpoint)."""
+    from torch.utils.data import TensorDataset
+
+    from lightning_runtime import Runtime, load_config
+
+    cfg = load_config("configs/demo/seg_vit_shapes.py", overrides=dict(overrides, work_dir=str(tmp_path / "work")))
+    rt = Runtime(cfg)
+    g = torch.Generator().manual_seed(0)
+    data = TensorDataset(torch.randn(8, 4, generator=g), torch.randint(0, 2, (8,), generator=g))
+    train, val = DataLoader(data, batch_size=4), DataLoader(data, batch_size=4)
+    module = _Classifier(rt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # custom_keys that match no parameter of this module
+        with pytest.raises(error, match=match):
+            rt.fit(module, train_dataloaders=train, val_dataloaders=val, num_sanity_val_steps=1,
+                   enable_progress_bar=False, enable_model_summary=False)
+    assert module.global_step == 0
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "work").rglob("*") if p.is_file())
+    assert written == []

@@ -409,6 +409,9 @@ class CheckpointHook(Callback):
         self._resave_step = None
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.save_best and trainer.sanity_checking and trainer.state.fn == TrainerFn.FITTING:
+            self._check_best_metrics(trainer)  # Lightning's sanity check, when asked for: names only
+            return
         if not self.save_best or not self._active(trainer):
             return
         metrics = {k: v for k, v in trainer.callback_metrics.items()}
@@ -447,6 +450,19 @@ class CheckpointHook(Callback):
             else:
                 self._save_regular(trainer, cur, dict(epoch=trainer.current_epoch, iter=train_iter(trainer)),
                                    announce=False)
+
+    def _check_best_metrics(self, trainer: pl.Trainer) -> None:
+        """The ``save_best`` metrics are logged (a ConfigError if not); nothing is saved or remembered.
+
+        Runs at the end of Lightning's sanity check (``trainer.num_sanity_val_steps``, off unless the
+        user turns it on), so a missing metric stops the run before its first iteration.
+        """
+        if self.save_best == ["auto"]:
+            self._first_val_metric(trainer)
+            return
+        metrics = dict(trainer.callback_metrics)
+        for key in self.rules:
+            self._lookup(metrics, key)
 
     def _first_val_metric(self, trainer: pl.Trainer) -> str:
         names = compat.val_logged_names(trainer)

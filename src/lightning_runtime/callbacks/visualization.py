@@ -232,8 +232,10 @@ class SegVisualizationHook(Callback):
 
     def on_validation_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any,
                                 batch_idx: int, dataloader_idx: int = 0) -> None:
-        if not trainer.sanity_checking:  # MMEngine has no sanity check: nothing is drawn there
+        if not trainer.sanity_checking:
             self._after_iter(trainer, pl_module, outputs, batch_idx, dataloader_idx, "val")
+        elif self.draw:  # Lightning's sanity check (when turned on): the outputs checked, nothing drawn
+            _check_outputs(outputs, "val")
 
     def on_test_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any,
                           batch_idx: int, dataloader_idx: int = 0) -> None:

@@ -67,10 +67,18 @@ class ConfigDump(Callback):
             rank_zero_warn(f"the config could not be written to {self.path} ({exc}); training goes on")
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        if not trainer.num_sanity_val_steps:  # else after Lightning's sanity check, if it passes
+            self._write(trainer)
+
+    def on_sanity_check_end(self, trainer: Any, pl_module: Any) -> None:
+        self._write(trainer)
+
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         self._write(trainer)
 
     def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
-        self._write(trainer)
+        if not trainer.sanity_checking:  # after Lightning's sanity check, when one is asked for
+            self._write(trainer)
 
     def on_test_start(self, trainer: Any, pl_module: Any) -> None:
         self._write(trainer)

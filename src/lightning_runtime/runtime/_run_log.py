@@ -9,10 +9,12 @@ Python's last-resort handler before :func:`get_logger` is called.
 The run's text log is ``work_dir/<timestamp>/<timestamp>.log``, as MMEngine's runner keeps it.
 :class:`RunLogFile` is a callback the :class:`~lightning_runtime.runtime._runtime.Runtime` adds. From
 ``setup`` on it buffers every record of the ``lightning_runtime`` and ``lightning.pytorch`` loggers
-in memory; the file is created only when the loop actually starts (``on_fit_start``,
-``on_validation_start``, ``on_test_start``, ``on_predict_start``), and the buffer is flushed into it.
+in memory; the file is created only when the loop actually starts (``on_fit_start``, or the end of
+Lightning's sanity check when one runs, ``on_validation_start``, ``on_test_start``,
+``on_predict_start``), and the buffer is flushed into it.
 A configuration problem found while the Trainer sets up (a ``paramwise_cfg`` key matching a model
-it has not seen yet, for instance) therefore leaves ``work_dir`` untouched. Rank zero only.
+it has not seen yet, for instance), or in Lightning's sanity check when one is asked for,
+therefore leaves ``work_dir`` untouched. Rank zero only.
 
 Logger levels are lowered to ``log_level`` while the run lasts and restored afterwards, so a
 user's ``logging.getLogger('lightning.pytorch').setLevel(logging.WARNING)`` survives a run.
@@ -191,10 +193,18 @@ class RunLogFile(Callback):
             self._attach()
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        if not trainer.num_sanity_val_steps:  # else after Lightning's sanity check, if it passes
+            self._open_file()
+
+    def on_sanity_check_end(self, trainer: Any, pl_module: Any) -> None:
+        self._open_file()
+
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         self._open_file()
 
     def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
-        self._open_file()
+        if not trainer.sanity_checking:  # a sanity check that fails leaves no file
+            self._open_file()
 
     def on_test_start(self, trainer: Any, pl_module: Any) -> None:
         self._open_file()
