@@ -154,10 +154,14 @@ class Evaluator:
                            expected=expected, fix=fix or GENERIC_FIX, candidates=candidates)
 
     def not_allowed(self, what: str, node: ast.AST) -> ConfigError:
+        fix = "compute the value outside the config, or write it out as a literal"
+        if isinstance(node, ast.For):  # MMPose/MMagic configs build lists or edit items in loops
+            fix = ("write the loop as data: a comprehension builds a list (items += "
+                   "[dict(ann_file=f'{x}.json') for x in xs]), one assignment per item changes "
+                   "items (loaders[0]['dataset']['pipeline'][2]['sigma'] = 15)")
         return self.error(
             f"{what} is not allowed in a config file (configs are read as data, never run)",
-            node, expected=ALLOWED,
-            fix="compute the value outside the config, or write it out as a literal",
+            node, expected=ALLOWED, fix=fix,
         )
 
     def limit_error(self, message: str, node: ast.AST | None = None) -> ConfigError:

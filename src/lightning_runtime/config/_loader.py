@@ -192,7 +192,7 @@ def _read(filename: str, chain: tuple[str, ...], parent: tuple[str, int | None] 
                           fix="remove one of the _base_ entries that close the cycle")
     ext = osp.splitext(filename)[1]
     if ext not in EXTENSIONS:
-        raise ConfigError(f"unsupported config file type {ext or '(none)'!r}",
+        raise ConfigError(f"unsupported config file type {ext or '(none)'!r}: {filename}",
                           path="_base_" if parent else None, file=pfile or filename, line=pline,
                           expected="a .py, .yaml, .yml or .json file", fix="name a .py, .yaml, .yml or .json config file")
     if not osp.isfile(filename):
