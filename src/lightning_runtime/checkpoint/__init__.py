@@ -4,7 +4,9 @@
 picked), reads with ``torch.load(weights_only=True)`` (:class:`UnsafeCheckpointError` for pickled
 code, :class:`CorruptCheckpointError` for truncated files); :func:`find_resume_checkpoint` /
 :func:`resolve_resume` follow MMEngine's ``last_checkpoint``; :func:`load_weights` loads MMEngine
-``.pth`` or Lightning ``.ckpt`` weights (``load_from``).
+``.pth`` or Lightning ``.ckpt`` weights (``load_from``). An MMEngine Runner's checkpoint resumes
+here (``resume``; read with an allow-list for its message hub), and :func:`export_mmengine` writes
+one of this package's checkpoints in MMEngine's format.
 """
 
 from lightning_runtime.checkpoint._io import (
@@ -13,8 +15,9 @@ from lightning_runtime.checkpoint._io import (
     CorruptCheckpointError,
     UnsafeCheckpointError,
 )
+from lightning_runtime.checkpoint._export import export_mmengine
 from lightning_runtime.checkpoint._load_from import load_weights
 from lightning_runtime.checkpoint._resume import find_resume_checkpoint, resolve_resume
 
 __all__ = ["AtomicCheckpointIO", "UnsafeCheckpointError", "CorruptCheckpointError", "load_weights",
-           "find_resume_checkpoint", "resolve_resume", "LAST_CHECKPOINT_FILE"]
+           "find_resume_checkpoint", "resolve_resume", "LAST_CHECKPOINT_FILE", "export_mmengine"]

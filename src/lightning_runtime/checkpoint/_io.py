@@ -8,7 +8,8 @@ truncated ``iter_2000.pth``. The ``last_checkpoint`` text file is written the sa
 after the checkpoint it names is complete.
 
 Loading goes through ``torch.load(weights_only=True)``: tensors, containers and plain Python
-values only. A file that needs arbitrary unpickling (a pickled ``nn.Module``, a custom class) is
+values only, plus what an MMEngine checkpoint's message hub pickles (``HistoryBuffer`` read into a
+data-only stand-in, numpy arrays and scalars; see :mod:`._mmengine_pickle`). A file that needs arbitrary unpickling (a pickled ``nn.Module``, a custom class) is
 refused with :class:`UnsafeCheckpointError`, which names the class the file wanted and the explicit
 opt-in ``weights_only=False`` (for files you trust). :func:`checkpoint_problem` says in words why a
 file cannot be used (missing, a directory, permission denied, empty, truncated or corrupt), and
@@ -43,6 +44,7 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from lightning_runtime.checkpoint._mmengine_pickle import mmengine_safe_globals
 from lightning_runtime.errors import ConfigError
 
 __all__ = [
@@ -267,7 +269,10 @@ def safe_load(
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint file not found: {path}")
     try:
-        return torch.load(path, map_location=map_location, weights_only=weights_only)
+        if not weights_only:
+            return torch.load(path, map_location=map_location, weights_only=False)
+        with torch.serialization.safe_globals(mmengine_safe_globals()):  # MMEngine's message hub, nothing else
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         if weights_only and "weights_only" in str(exc):
             name = unsafe_global_name(str(exc))
@@ -408,9 +413,19 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         map_location: Any = lambda storage, loc: storage,
         weights_only: bool | None = None,
     ) -> dict[str, Any]:
-        """Load with ``weights_only=True`` (unless this plugin or the caller opted out)."""
+        """Load with ``weights_only=True`` (unless this plugin or the caller opted out).
+
+        An MMEngine checkpoint (``iter_N.pth`` of MMEngine's Runner) comes back as the Lightning
+        checkpoint this package would have written at the same iteration (see ``_from_mmengine``).
+        """
+        from lightning_runtime.checkpoint._from_mmengine import is_mmengine_checkpoint, take_mmengine_resume, to_lightning
+
         wo = self.weights_only if weights_only is None else weights_only
-        return safe_load(self._local(path), map_location=map_location, weights_only=wo)
+        local = self._local(path)
+        checkpoint = safe_load(local, map_location=map_location, weights_only=wo)
+        if is_mmengine_checkpoint(checkpoint):
+            return to_lightning(checkpoint, take_mmengine_resume(local), path=local)
+        return checkpoint
 
     def remove_checkpoint(self, path: Any) -> None:
         """Delete ``path`` when it exists."""

@@ -38,6 +38,12 @@ from lightning_runtime.checkpoint._io import (
     read_checkpoint,
     read_last_checkpoint,
 )
+from lightning_runtime.checkpoint._from_mmengine import (
+    MMEngineResume,
+    expect_mmengine_resume,
+    is_mmengine_checkpoint,
+    network_prefix,
+)
 from lightning_runtime.checkpoint._load_from import load_weights_into
 from lightning_runtime.errors import ConfigError
 
@@ -50,6 +56,7 @@ __all__ = [
     "check_optimizer_state",
     "checkpoint_dirs",
     "check_checkpoint_path",
+    "mmengine_resume_context",
     "prepare_checkpoints",
 ]
 
@@ -477,12 +484,35 @@ def _meta(value: Any) -> Any:
     return value
 
 
-def check_checkpoint_path(path: str, module: Any, key: str = "ckpt_path", *, strict: bool | None = None) -> dict:
+def mmengine_resume_context(cfg: Mapping[str, Any] | None, module: Any) -> MMEngineResume:
+    """What resuming an MMEngine checkpoint into ``module`` under ``cfg`` needs (prefix, accumulation, loop)."""
+    from lightning_runtime.optim._builder import optimization_root
+
+    prefix = network_prefix(module, optimization_root(module)) if isinstance(module, torch.nn.Module) else ""
+    if cfg is None:
+        return MMEngineResume(prefix=prefix)
+    from lightning_runtime.runtime._loops import parse_train_cfg
+
+    spec = parse_train_cfg(cfg.get("train_cfg"))
+    wrapper = cfg.get("optim_wrapper")
+    k = wrapper.get("accumulative_counts", 1) if isinstance(wrapper, Mapping) else 1
+    return MMEngineResume(prefix=prefix, accumulative_counts=int(k) if isinstance(k, int) and k > 0 else 1,
+                          by_epoch=bool(spec is not None and spec.by_epoch),
+                          max_iters=None if spec is None or spec.by_epoch else spec.max_iters)
+
+
+def check_checkpoint_path(path: str, module: Any, key: str = "ckpt_path", *, strict: bool | None = None,
+                          cfg: Mapping[str, Any] | None = None) -> dict:
     """Read ``path`` once with ``weights_only=True`` and check it against ``module``, before any Trainer.
 
+    An MMEngine checkpoint is checked under the LightningModule's names (the network's attribute
+    prefix added) and remembered for ``AtomicCheckpointIO``, which turns it into a Lightning
+    checkpoint when Lightning reads it (``_from_mmengine``); its optimizer state is checked once
+    it is mapped onto this run's optimizer.
+
     Returns:
-        ``{'path', 'key', 'optimizer_states' (shapes only), 'has_scheduler'}`` for the later
-        optimizer check (:func:`check_optimizer_state`, in ``Runtime.configure_optimizers``).
+        ``{'path', 'key', 'optimizer_states' (shapes only), 'has_scheduler', 'mmengine'}`` for the
+        later optimizer check (:func:`check_optimizer_state`, in ``Runtime.configure_optimizers``).
 
     Raises:
         ConfigError: unreadable, unsafe (pickled classes), not a checkpoint dict, or weights that do
@@ -496,12 +526,19 @@ def check_checkpoint_path(path: str, module: Any, key: str = "ckpt_path", *, str
         )
     if strict is None:
         strict = bool(getattr(module, "strict_loading", True))
-    check_model_state(checkpoint.get("state_dict"), module, path, key=key, strict=strict)
+    mmengine = is_mmengine_checkpoint(checkpoint)
+    state_dict = checkpoint.get("state_dict")
+    if mmengine and isinstance(state_dict, Mapping):
+        ctx = mmengine_resume_context(cfg, module)
+        state_dict = {ctx.prefix + str(k): v for k, v in state_dict.items()}
+        expect_mmengine_resume(path, ctx)
+    check_model_state(state_dict, module, path, key=key, strict=strict)
     summary = {
         "path": path,
         "key": key,
-        "optimizer_states": _meta(checkpoint.get("optimizer_states")),
-        "has_scheduler": bool(checkpoint.get("lr_schedulers")),
+        "optimizer_states": None if mmengine else _meta(checkpoint.get("optimizer_states")),
+        "has_scheduler": bool(checkpoint.get("param_schedulers" if mmengine else "lr_schedulers")),
+        "mmengine": mmengine,
     }
     del checkpoint
     return summary
@@ -530,5 +567,5 @@ def prepare_checkpoints(cfg: Mapping[str, Any], work_dir: Path, module: torch.nn
     summary = None
     if resume_from is not None:
         key = "resume" if resume is not True or load_from_cfg is None else "load_from"
-        summary = check_checkpoint_path(resume_from, module, key)
+        summary = check_checkpoint_path(resume_from, module, key, cfg=cfg)
     return resume_from, load_from, summary

@@ -11,7 +11,10 @@ had never stopped (``docs/checkpoints.md``):
   a warning that the run will differ from an uninterrupted one;
 * the checkpoint's optimizer state is checked against this run's optimizers before Lightning loads
   it (:func:`~lightning_runtime.checkpoint._resume.check_optimizer_state`), unless the Runtime did
-  so before the Trainer existed.
+  so before the Trainer existed;
+* an MMEngine checkpoint (converted when read, see ``_from_mmengine``) gets its optimizer state
+  mapped by parameter name onto this run's optimizer, the schedule advanced to its iteration, and
+  the global RNGs seeded with MMEngine's ``meta['seed']`` as ``Runner.resume`` does.
 """
 
 from __future__ import annotations
@@ -26,7 +29,11 @@ import torch
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_warn
 
+from lightning_runtime.checkpoint._from_mmengine import MMENGINE_KEY, optimizer_state_from_mmengine
 from lightning_runtime.checkpoint._resume import check_optimizer_state
+from lightning_runtime.errors import ConfigError
+from lightning_runtime.optim._builder import optimization_root
+from lightning_runtime.schedulers import ParamSchedulerStack
 from lightning_runtime.runtime import _lightning_compat as compat
 
 __all__ = ["ResumeState", "collect_rng_states", "restore_rng_states", "accumulated_grads"]
@@ -84,6 +91,7 @@ class ResumeState:
         self._loaded: dict[str, Any] | None = None
         self._rng: dict[str, Any] | None = None
         self._grads: dict[str, torch.Tensor] | None = None
+        self._seed: int | None = None
 
     def add_to(self, checkpoint: dict[str, Any], trainer: pl.Trainer, pl_module: pl.LightningModule, *,
                optimizer: bool = True) -> None:
@@ -111,6 +119,10 @@ class ResumeState:
         ckpt, self._loaded = self._loaded, None
         if ckpt is None:
             return
+        mmengine = ckpt.pop(MMENGINE_KEY, None)
+        if isinstance(mmengine, dict):
+            self._from_mmengine(ckpt, mmengine, trainer, warn_once)
+            optimizer_checked = True
         if "optimizer_states" not in ckpt:
             ckpt["optimizer_states"] = [trainer.strategy.optimizer_state(o) for o in trainer.optimizers]
             _warn_inexact("has no optimizer state (save_optimizer=False): the optimizer starts fresh")
@@ -129,8 +141,50 @@ class ResumeState:
             check_optimizer_state(ckpt.get("optimizer_states"), trainer.optimizers, "the resumed checkpoint",
                                   key="ckpt_path")
 
+    def _from_mmengine(self, ckpt: dict[str, Any], saved: dict[str, Any], trainer: pl.Trainer,
+                       warn_once: Callable[[str], None]) -> None:
+        """Optimizer and scheduler states of an MMEngine checkpoint, for this run's optimizer and schedule."""
+        path, n = str(saved.get("path")), int(saved["iter"])
+        seed = saved.get("seed")
+        self._seed = int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else None
+        root = optimization_root(trainer.lightning_module)
+        if "optimizer" in saved and trainer.optimizers:
+            if len(trainer.optimizers) != 1:
+                raise ConfigError(f"{path} holds the state of one optimizer (MMEngine's optim_wrapper); this run "
+                                  f"builds {len(trainer.optimizers)}", path="resume",
+                                  fix="resume an MMEngine run with one optim_wrapper")
+            state = optimizer_state_from_mmengine(saved["optimizer"], trainer.optimizers[0], root, path)
+            check_optimizer_state([state], trainer.optimizers, path, key="resume")
+            ckpt["optimizer_states"] = [state]
+        if "param_schedulers" in saved:
+            states = []
+            for config in trainer.lr_scheduler_configs:
+                scheduler = config.scheduler
+                if isinstance(scheduler, ParamSchedulerStack):
+                    scheduler.advance_to(n)  # MMEngine's last_step of every scheduler follows from n
+                states.append(scheduler.state_dict())
+            ckpt["lr_schedulers"] = states
+            self._check_schedule(ckpt, trainer, path, n, warn_once)
+
+    @staticmethod
+    def _check_schedule(ckpt: dict[str, Any], trainer: pl.Trainer, path: str, n: int,
+                        warn_once: Callable[[str], None]) -> None:
+        """Warn when the learning rates MMEngine had at iteration ``n`` are not this config's."""
+        groups = (ckpt.get("optimizer_states") or [{}])[0].get("param_groups") or []
+        ours = [g["lr"] for o in trainer.optimizers[:1] for g in o.param_groups]
+        theirs = [g.get("lr") for g in groups]
+        if groups and trainer.lr_scheduler_configs and not all(
+                isinstance(b, (int, float)) and abs(a - b) <= 1e-12 + 1e-9 * abs(b) for a, b in zip(ours, theirs)):
+            warn_once(f"the learning rates in {path} ({theirs[:4]}) are not what this config's param_scheduler "
+                      f"gives at iteration {n} ({ours[:4]}); the run follows this config")
+
     def restore(self, pl_module: pl.LightningModule) -> None:
         """Set the saved RNG states and put the accumulated gradients back on the parameters."""
+        if self._seed is not None:  # MMEngine's Runner.resume: set_random_seed(meta['seed'])
+            random.seed(self._seed)
+            np.random.seed(self._seed)
+            torch.manual_seed(self._seed)
+            self._seed = None
         if self._rng is not None:
             restore_rng_states(self._rng)
             self._rng = None

@@ -270,6 +270,8 @@ class PassLoader:
         """Yield the rest of the current pass, counting each batch before handing it out."""
         restored, self._restored = self._restored, False
         length = self.pass_length()
+        while restored and length and self._offset > length:  # a position counted in batches (MMEngine's iter)
+            self._pass, self._offset = self._pass + 1, self._offset - length
         if length is not None and self._offset >= length and self._inner_state is None:
             return  # restored at the very end of a pass: the next one starts
         if self.max_iters is None or self._pass > 0 or restored:

@@ -1,0 +1,119 @@
+"""Migrating a run between MMEngine's Runner and this package, both ways, against MMEngine 0.10.7.
+
+MMEngine -> here (:data:`migrate_common.MIGRATIONS`): MMEngine's Runner trains until a
+``StopHook`` ends the run after a checkpoint (``iter_N.pth`` / ``epoch_N.pth``); its work_dir is
+copied; MMEngine's Runner resumes the original (``resume=True``) and ``Runtime.fit`` the copy
+(``resume=True``, or the checkpoint's path), each to the end. Compared, after the resume: every
+hook point with ``runner.iter`` / ``runner.epoch``, the lr / weight decay / momentum of every
+parameter before and after each iteration, the losses, the validation metrics, the final weights,
+the checkpoint files and ``last_checkpoint``, the log lines and ``scalars.json`` of the resumed run.
+
+Here -> MMEngine: this package trains until the stop and its checkpoint is exported
+(:func:`lightning_runtime.checkpoint.export_mmengine`); ``mmengine.runner.load_checkpoint`` loads it
+into the MMEngine model with no missing or unexpected key, and MMEngine's Runner resumes from it
+(``load_from=..., resume=True``) with the same numbers as this package continuing its own run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("mmengine.runner")  # full mmengine (the test extra)
+pytest.importorskip("cv2")
+
+from migrate_common import MIGRATIONS, checkpoint_of  # noqa: E402
+from test_runner_parity import _close, _first_difference  # noqa: E402  (the same comparison rules)
+
+HERE = Path(__file__).parent
+pytestmark = pytest.mark.slow
+_ENV = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1", PYTHONWARNINGS="ignore", CUDA_VISIBLE_DEVICES="",
+            OMP_NUM_THREADS="1")
+
+
+def _start(side: str, name: str, work_dir: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(HERE / "migrate_run.py"), side, name, str(work_dir), str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_ENV, cwd=out.parent)
+
+
+def _finish(procs: dict[str, tuple[subprocess.Popen, Path]]) -> dict[str, dict[str, Any]]:
+    results = {}
+    for side, (proc, out) in procs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, f"{side} failed:\n{stdout[-3000:]}\n{stderr[-5000:]}"
+        results[side] = json.loads(out.read_text())
+        results[side]["stderr"] = stderr
+    return results
+
+
+def _copy_work_dir(src: Path, dst: Path) -> None:
+    """A copied work_dir, its ``last_checkpoint`` naming the copy (as after ``cp -r`` and a fix-up)."""
+    shutil.copytree(src, dst)
+    last = dst / "last_checkpoint"
+    last.write_text(str(dst / os.path.basename(last.read_text().strip())))
+
+
+@pytest.fixture(scope="module", params=sorted(MIGRATIONS))
+def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
+    """``(MMEngine's resumed run, ours)`` for one migration."""
+    name, tmp = request.param, tmp_path_factory.mktemp(request.param)
+    ref_dir, lit_dir = tmp / "ref" / "work", tmp / "lit" / "work"
+    _finish({"ref": (_start("ref", f"{name}:stop", ref_dir, tmp / "stop.json"), tmp / "stop.json")})
+    assert (ref_dir / checkpoint_of(name)).is_file()
+    _copy_work_dir(ref_dir, lit_dir)
+    runs = _finish({side: (_start(side, f"{name}:resume", d, tmp / f"{side}.json"), tmp / f"{side}.json")
+                    for side, d in (("ref", ref_dir), ("lit", lit_dir))})
+    return runs["ref"], runs["lit"]
+
+
+def _iterations(run: dict, point: str, tag: str = "normal") -> list[dict]:
+    return [{k: r.get(k) for k in ("iter", "epoch", "params", "loss")} for r in run["records"]
+            if r["point"] == point and r["tag"] == tag]
+
+
+@pytest.mark.parametrize("point", ["before_train_iter", "after_train_iter"])
+def test_param_values_and_losses_after_resume(migrated: tuple[dict, dict], point: str) -> None:
+    ref, lit = migrated
+    a, b = _iterations(ref, point), _iterations(lit, point)
+    assert a, "MMEngine trained no iteration after the resume"
+    assert _close(a, b), _first_difference(a, b, point)
+
+
+def test_final_weights(migrated: tuple[dict, dict], request: pytest.FixtureRequest) -> None:
+    """Bitwise equal; with accumulation + clipping to 1e-5 (``test_runner_parity``'s tolerance for the
+    uninterrupted run: the clipped, accumulated update is not computed in MMEngine's operation order)."""
+    ref, lit = migrated
+    name = request.node.callspec.params["migrated"]
+    assert ref["weights"].keys() == lit["weights"].keys()
+    for key in ref["weights"]:
+        if MIGRATIONS[name][3].get("not_bitwise"):
+            assert _close(ref["weights"][key], lit["weights"][key], rel=1e-5), key
+        else:
+            assert ref["weights"][key] == lit["weights"][key], key
+
+
+def test_validation_metrics(migrated: tuple[dict, dict]) -> None:
+    ref, lit = migrated
+    a = [(r["iter"], r["metrics"]) for r in ref["records"] if r["point"] == "after_val_epoch" and r["tag"] == "normal"]
+    b = [(r["iter"], r["metrics"]) for r in lit["records"] if r["point"] == "after_val_epoch" and r["tag"] == "normal"]
+    assert a and _close(a, b), _first_difference(a, b, "after_val_epoch")
+
+
+def test_log_lines_and_scalars(migrated: tuple[dict, dict]) -> None:
+    ref, lit = migrated
+    assert ref["log"], "MMEngine wrote no log lines"
+    assert ref["log"] == lit["log"], _first_difference(ref["log"], lit["log"], "log lines")
+    assert _close(ref["scalars"], lit["scalars"], rel=1e-5), _first_difference(ref["scalars"], lit["scalars"], "scalars")
+
+
+def test_checkpoint_files(migrated: tuple[dict, dict]) -> None:
+    ref, lit = migrated
+    assert ref["checkpoints"] == lit["checkpoints"]
+    assert ref["last_checkpoint"] == lit["last_checkpoint"]

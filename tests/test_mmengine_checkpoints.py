@@ -1,0 +1,131 @@
+"""MMEngine-format checkpoints read safely, without mmengine: the allow-list, its refusals, the conversion.
+
+An MMEngine checkpoint pickles ``HistoryBuffer`` objects (numpy arrays inside, ``getattr`` references
+to their statistics methods) and numpy scalars in its message hub. They are read with an allow-list
+(``checkpoint/_mmengine_pickle``), never with ``weights_only=False``; anything else is refused with
+the class named. These tests run where mmengine is not importable (a subprocess blocks it) and
+check the numbers the conversion hands to the resumed run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from lightning_runtime.checkpoint import UnsafeCheckpointError, export_mmengine
+from lightning_runtime.checkpoint._from_mmengine import MMEngineResume, is_mmengine_checkpoint, to_lightning
+from lightning_runtime.checkpoint._io import safe_load
+from lightning_runtime.checkpoint._mmengine_pickle import HistoryBufferState, save_mmengine
+
+
+def _mmengine_checkpoint(n: int = 6) -> dict[str, Any]:
+    """An MMEngine-shaped checkpoint at iteration ``n`` (as ``Runner.save_checkpoint`` writes it)."""
+    hub = {
+        "log_scalars": OrderedDict(
+            [("train/loss", HistoryBufferState.from_values([1.5, 1.25, 1.0], [1, 1, 1])),
+             ("train/lr", HistoryBufferState.from_values([0.01, 0.02, 0.03], [1, 1, 1]))]),
+        "runtime_info": OrderedDict([("eta", np.float64(12.5)), ("iter", n - 1), ("keep_ckpt_ids", [3, 6]),
+                                     ("last_ckpt", f"/elsewhere/run/iter_{n}.pth"), ("best_score", np.float64(0.25)),
+                                     ("best_ckpt", "/elsewhere/run/best_mse_iter_3.pth")]),
+        "resumed_keys": OrderedDict([("train/loss", True), ("eta", True)]),
+    }
+    return {"meta": {"epoch": 0, "iter": n, "seed": 1234, "experiment_name": "exp", "mmengine_version": "0.10.7"},
+            "state_dict": OrderedDict([("backbone.weight", torch.ones(2, 2)), ("decode_head.bias", torch.zeros(2))]),
+            "message_hub": hub}
+
+
+def test_written_under_mmengine_names_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "iter_6.pth"
+    save_mmengine(_mmengine_checkpoint(), path)
+    globals_ = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
+    assert "mmengine.logging.history_buffer.HistoryBuffer" in globals_
+    loaded = safe_load(path)  # weights_only=True with the allow-list
+    assert is_mmengine_checkpoint(loaded)
+    buf = loaded["message_hub"]["log_scalars"]["train/loss"]
+    assert isinstance(buf, HistoryBufferState) and buf.values() == [1.5, 1.25, 1.0] and buf.counts() == [1.0, 1.0, 1.0]
+    assert float(loaded["message_hub"]["runtime_info"]["eta"]) == 12.5
+
+
+def test_conversion_numbers() -> None:
+    """Weights under the module's prefix, loop position and data position at iteration 6, the hub, the hook state."""
+    out = to_lightning(_mmengine_checkpoint(6), MMEngineResume(prefix="model.", accumulative_counts=2, max_iters=12))
+    assert list(out["state_dict"]) == ["model.backbone.weight", "model.decode_head.bias"]
+    loop = out["loops"]["fit_loop"]
+    assert loop["epoch_loop.batch_progress"]["total"] == {"ready": 6, "completed": 5, "started": 6, "processed": 6}
+    assert loop["epoch_loop.automatic_optimization.optim_progress"]["optimizer"]["step"]["total"] == {"ready": 3, "completed": 3}
+    assert loop["state_dict"]["combined_loader"] == [{"version": 1, "pass": 0, "offset": 6, "consumed": 6}]
+    assert out["global_step"] == 3 and out["epoch"] == 0
+    assert out["message_hub"]["log_scalars"]["train/loss"] == {"values": [1.5, 1.25, 1.0], "counts": [1.0, 1.0, 1.0]}
+    assert out["message_hub"]["runtime_info"]["eta"] == 12.5 and type(out["message_hub"]["runtime_info"]["eta"]) is float
+    # file names become plain names in the run's own directory (never the other run's absolute paths)
+    assert out["callbacks"]["CheckpointHook"] == {"keep_ckpt_ids": [3, 6], "best_score": {"mse": 0.25},
+                                                  "best_ckpt": {"mse": "best_mse_iter_3.pth"},
+                                                  "last_ckpt": "iter_6.pth", "pending_delete": []}
+    assert out["mmengine_resume"]["seed"] == 1234 and out["mmengine_resume"]["iter"] == 6
+
+
+class _Evil:
+    def __reduce__(self) -> Any:
+        return (os.system, ("echo pwned",))
+
+
+class _SneakyGetattr:
+    """``getattr(HistoryBuffer, '__init__')``: the allowed getattr with a name it must refuse."""
+
+    def __reduce__(self) -> Any:
+        return (getattr, (HistoryBufferState, "__init__"))
+
+
+@pytest.mark.parametrize(("payload", "named"), [(_Evil(), "posix.system"), (_SneakyGetattr(), "builtins.getattr"),
+                                                 (np.array([object()], dtype=object), None)])
+def test_anything_else_is_refused_with_the_class_named(tmp_path: Path, payload: Any, named: str | None) -> None:
+    path = tmp_path / "iter_6.pth"
+    ckpt = _mmengine_checkpoint()
+    ckpt["message_hub"]["runtime_info"]["extra"] = payload
+    save_mmengine(ckpt, path)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        safe_load(path)
+    if named is not None:
+        assert info.value.global_name == named and named in str(info.value)
+    assert "weights_only=False" in str(info.value)  # the explicit opt-in, named, never taken
+
+
+_BLOCKED = """
+import sys
+sys.modules['mmengine'] = None  # 'import mmengine' now fails: the package must not need it
+from lightning_runtime.checkpoint._io import safe_load
+from lightning_runtime.checkpoint._from_mmengine import MMEngineResume, to_lightning
+ckpt = safe_load(sys.argv[1])
+out = to_lightning(ckpt, MMEngineResume())
+print(out['message_hub']['log_scalars']['train/loss']['values'], 'mmengine' in sys.modules and sys.modules['mmengine'])
+"""
+
+
+@pytest.mark.slow  # a subprocess importing Lightning
+def test_read_where_mmengine_cannot_be_imported(tmp_path: Path) -> None:
+    path = tmp_path / "iter_6.pth"
+    save_mmengine(_mmengine_checkpoint(), path)
+    done = subprocess.run([sys.executable, "-c", _BLOCKED, str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["[1.5,", "1.25,", "1.0]", "None"]
+
+
+def test_export_round_trip_weights_only(tmp_path: Path) -> None:
+    """A Lightning checkpoint's weights under ``model.`` come out with MMEngine's own keys."""
+    lightning = {"pytorch-lightning_version": "2.6.6", "epoch": 0, "global_step": 4,
+                 "state_dict": OrderedDict([("model.backbone.w", torch.ones(2)), ("model.decode_head.b", torch.zeros(1))]),
+                 "meta": {"epoch": 0, "iter": 4, "experiment_name": "exp", "time": "20260101_000000"}}
+    out = tmp_path / "iter_4.pth"
+    export_mmengine(lightning, out, weights_only=True)
+    loaded = torch.load(out, weights_only=True)
+    assert set(loaded) == {"meta", "state_dict"}
+    assert list(loaded["state_dict"]) == ["backbone.w", "decode_head.b"]
+    assert loaded["meta"] == {"epoch": 0, "iter": 4, "experiment_name": "exp", "time": "20260101_000000"}
