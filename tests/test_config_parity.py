@@ -557,3 +557,18 @@ def test_import_copy_without_base_reads_as_mmengine_classic_reader(tmp_path: Pat
     mine = load_config(cfg).to_dict()
     assert strict_diff(mine, ref.to_dict()) is None
     assert mine == {"a": {"x": [1]}, "b": {"x": [1, 2]}}
+
+
+def test_inherited_dicts_as_text_match_mmengine(tree: Path) -> None:
+    """Inherited dicts are ConfigDicts (MMEngine's too); their text is a plain dict's."""
+    child = write(tree, "configs/text.py", """
+        _base_ = ['../_base_/models/net.py']
+        a = f'{_base_.model.backbone}'
+        b = 'cfg: {}'.format(_base_.norm_cfg)
+        c = '{!r}'.format(_base_.model.auxiliary_head)
+        d = str(_base_.model.decode_head)
+        e = '%s' % (_base_.norm_cfg, )
+        """)
+    mine = load_config(child).to_dict()
+    assert strict_diff(mine, reference(child)) is None
+    assert mine["b"] == "cfg: {'type': 'SyncBN', 'requires_grad': True}"

@@ -156,4 +156,5 @@ class ConfigDict(dict):
         return to_plain(self)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({dict.__repr__(self)})"
+        # a plain dict's text, as MMEngine's ConfigDict: f'{_base_.model}' in a config gives it
+        return dict.__repr__(self)
