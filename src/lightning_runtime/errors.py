@@ -170,6 +170,10 @@ def check_number(value: Any, name: str, *, low: float | None = None, high: float
                           fix=f"set {name} to a number (without quotes)")
     number = cast(float, value)  # a numbers.Real (int, float, numpy scalar): compares with floats
     if (low is not None and number < low) or (high is not None and number > high):
+        if high is None:
+            raise ConfigError(f"must be >= {low}, got {value!r}", path=name, fix=f"set {name} to {low} or more")
+        if low is None:
+            raise ConfigError(f"must be <= {high}, got {value!r}", path=name, fix=f"set {name} to {high} or less")
         raise ConfigError(f"must be in [{low}, {high}], got {value!r}", path=name,
                           fix=f"set {name} to a value between {low} and {high}")
     return number

@@ -38,7 +38,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
 from lightning_runtime.config._types import to_plain
-from lightning_runtime.errors import ConfigError, check_keys
+from lightning_runtime.errors import ConfigError, check_keys, check_number
 from lightning_runtime.registry import OPTIMIZERS, check_kwargs
 from lightning_runtime.optim._groups import choose_implementation, merge_param_groups, warn_custom_keys
 from lightning_runtime.optim._spec import _missing_optimizer_error
@@ -98,6 +98,24 @@ def build_torch_optimizer(
         name = getattr(opt_cls, "__name__", repr(opt_cls))
         raise ConfigError(f"{name} could not be built: {exc}", path=path,
                           fix=f"check the values given to {name} (see torch.optim.{name} for the valid ranges)") from exc
+
+
+_MULTIPLIERS = ("bias_lr_mult", "bias_decay_mult", "norm_decay_mult", "dwconv_decay_mult", "flat_decay_mult",
+                "dcn_offset_lr_mult")
+
+
+def _check_multipliers(cfg: Mapping[str, Any]) -> None:
+    """``*_mult`` values (and ``custom_keys`` ``lr_mult``/``decay_mult``) are numbers >= 0: a negative lr or
+    weight decay makes no sense (MMEngine multiplies it in)."""
+    entries = [(f"paramwise_cfg.{k}", cfg[k]) for k in _MULTIPLIERS if cfg.get(k) is not None]
+    custom_keys = cfg.get("custom_keys")
+    if isinstance(custom_keys, Mapping):
+        for key, entry in custom_keys.items():
+            if isinstance(entry, Mapping):
+                entries += [(f"paramwise_cfg.custom_keys.{key}.{m}", entry[m]) for m in ("lr_mult", "decay_mult")
+                            if entry.get(m) is not None]
+    for path, value in entries:
+        check_number(value, path, low=0.0)
 
 
 class DefaultOptimWrapperConstructor:
@@ -165,6 +183,7 @@ class DefaultOptimWrapperConstructor:
                         path=f"paramwise_cfg.custom_keys.{key}.decay_mult",
                         fix="add weight_decay=... to optim_wrapper.optimizer, or remove decay_mult",
                     )
+        _check_multipliers(cfg)
         for key in ("bias_decay_mult", "norm_decay_mult", "dwconv_decay_mult"):
             if key in cfg and self.base_wd is None:
                 raise ConfigError(

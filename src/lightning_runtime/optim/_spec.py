@@ -92,6 +92,11 @@ class OptimWrapperSpec:
 
 
 _NUMERIC_NAMES = ("lr", "weight_decay", "momentum", "dampening", "eps", "alpha", "lr_decay", "rho")
+#: Hyperparameters that make no sense below 0 (MMEngine passes them on; some torch optimizers check).
+_NON_NEGATIVE = {
+    "lr": "a negative learning rate climbs the loss",
+    "weight_decay": "a negative weight decay grows the weights",
+}
 
 
 def _is_number(value: Any) -> bool:
@@ -124,7 +129,7 @@ def _number_fix(key: str, value: Any, default: Any) -> str:
 
 
 def check_optimizer_numbers(optimizer: Mapping[str, Any], *, path: str = "optim_wrapper.optimizer") -> None:
-    """Check that the numeric hyperparameters of an ``optimizer`` config are numbers.
+    """Check that the numeric hyperparameters of an ``optimizer`` config are numbers (``lr`` and ``weight_decay`` >= 0).
 
     A hyperparameter is numeric when the optimizer's default for it is an int/float or a tuple of
     them (``lr``, ``weight_decay``, ``momentum``, ``eps``, ``betas`` ...), or when it is one of the
@@ -188,6 +193,14 @@ def check_optimizer_numbers(optimizer: Mapping[str, Any], *, path: str = "optim_
                 path=f"{path}.{key}",
                 expected="a finite number",
                 fix=_number_fix(key, None, default),
+            )
+        if key in _NON_NEGATIVE and numeric and float(value) < 0:
+            raise ConfigError(
+                f"must be >= 0, got {value!r}: {_NON_NEGATIVE[key]}",
+                path=f"{path}.{key}",
+                expected="a number >= 0",
+                fix=f"set {key} to 0 or more" + (f", e.g. {key}={default!r} (the optimizer's default)"
+                                                  if _is_number(default) and float(default) >= 0 else ""),
             )
 
 

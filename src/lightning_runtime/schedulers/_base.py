@@ -35,7 +35,8 @@ import numpy as np
 
 from lightning_runtime.errors import ConfigError, check_int, check_number
 
-__all__ = ["INF", "ParamScheduler", "Vec", "check_int", "check_number", "scale", "toward", "like"]
+__all__ = ["INF", "ParamScheduler", "Vec", "check_floor", "check_int", "check_number", "check_ratio", "scale", "toward",
+           "like"]
 
 #: MMEngine's "no end" (``int(1e9)``); an unset ``end`` without a train loop length.
 INF = int(1e9)
@@ -47,6 +48,19 @@ class Vec(list):
     def __init__(self, values: Any = ()) -> None:
         super().__init__(float(v) for v in values)
         self.np = np.array(self, dtype=float)
+
+
+def check_floor(value: Any, name: str = "eta_min") -> float:
+    """An absolute floor (``eta_min``, ``min_value``, ``eta_max``): a number >= 0.
+
+    No learning rate, momentum or weight decay is negative; MMEngine accepts one and trains with it.
+    """
+    return check_number(value, name, low=0.0)
+
+
+def check_ratio(eta_min_ratio: Any) -> float:
+    """``eta_min_ratio``: the floor as a fraction of each group's base value, in ``[0, 1]``."""
+    return check_number(eta_min_ratio, "eta_min_ratio", low=0.0, high=1.0)
 
 
 # Arithmetic shared by the live path (lists of Python floats, cheap for tens of groups) and dry runs

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lightning_runtime.errors import ConfigError
-from lightning_runtime.schedulers._base import INF, ParamScheduler, check_int, check_number
+from lightning_runtime.schedulers._base import INF, ParamScheduler, check_floor, check_int, check_number
 
 __all__ = ["ReduceOnPlateauParamScheduler"]
 
@@ -73,9 +73,9 @@ class ReduceOnPlateauParamScheduler(ParamScheduler):
             if len(self.min_value) != n:
                 raise ConfigError(f"expected {n} values (one per param group), got {len(self.min_value)}",
                                   path="min_value", fix=f"give {n} values, or one number for every group")
-            self.min_values = [float(v) for v in self.min_value]
+            self.min_values = [check_floor(v, f"min_value[{i}]") for i, v in enumerate(self.min_value)]
         else:
-            self.min_values = [float(check_number(self.min_value, "min_value"))] * n
+            self.min_values = [check_floor(self.min_value, "min_value")] * n
         return super().setup(initial)
 
     def get_value(self, step: int, cur: list[float]) -> list[float] | None:

@@ -14,7 +14,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lightning_runtime.errors import ConfigError
-from lightning_runtime.schedulers._base import INF, ParamScheduler, Vec, check_int, check_number, like, scale, toward
+from lightning_runtime.schedulers._base import (
+    INF,
+    ParamScheduler,
+    Vec,
+    check_floor,
+    check_int,
+    check_number,
+    check_ratio,
+    like,
+    scale,
+    toward,
+)
 
 __all__ = [
     "ConstantParamScheduler",
@@ -42,9 +53,9 @@ def _eta_min_pair(eta_min: float | None, eta_min_ratio: float | None, *, default
             fix="eta_min is an absolute floor; eta_min_ratio a fraction of each group's base value",
         )
     if eta_min is not None:
-        check_number(eta_min, "eta_min")
+        check_floor(eta_min)
     else:
-        check_number(eta_min_ratio, "eta_min_ratio")
+        check_ratio(eta_min_ratio)
     return eta_min, eta_min_ratio
 
 
@@ -174,7 +185,7 @@ class PolyParamScheduler(ParamScheduler):
 
     def __init__(self, param_name: str, eta_min: float = 0, power: float = 1.0, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True, verbose: bool = False) -> None:
-        self.eta_min = check_number(eta_min, "eta_min")
+        self.eta_min = check_floor(eta_min)
         # a negative power divides by zero at the window's last step (MMEngine crashes there)
         self.power = check_number(power, "power", low=0.0, high=1e6)
         super().__init__(param_name, begin, end, last_step, by_epoch, verbose)
@@ -204,7 +215,7 @@ class PolyRatioParamScheduler(PolyParamScheduler):
                  power: float = 1.0, begin: int = 0, end: int = INF, last_step: int = -1,
                  by_epoch: bool = True, verbose: bool = False) -> None:
         super().__init__(param_name, eta_min, power, begin, end, last_step, by_epoch, verbose)
-        self.eta_min_ratio = None if eta_min_ratio is None else check_number(eta_min_ratio, "eta_min_ratio")
+        self.eta_min_ratio = None if eta_min_ratio is None else check_ratio(eta_min_ratio)
 
     def _eta_min(self) -> Any:
         if self.eta_min_ratio is None:
@@ -352,9 +363,9 @@ class OneCycleParamScheduler(ParamScheduler):
             if len(self.eta_max) != n:
                 raise ConfigError(f"expected {n} values (one per param group), got {len(self.eta_max)}",
                                   path="eta_max", fix=f"give {n} values, or one number for every group")
-            max_values = Vec(self.eta_max)
+            max_values = Vec(check_floor(v, f"eta_max[{i}]") for i, v in enumerate(self.eta_max))
         else:
-            max_values = Vec([check_number(self.eta_max, "eta_max")] * n)
+            max_values = Vec([check_floor(self.eta_max, "eta_max")] * n)
         start = Vec(m / self.div_factor for m in max_values)
         self._values = {"max": max_values, "initial": start, "min": Vec(v / self.final_div_factor for v in start)}
         super().setup(start)
