@@ -211,6 +211,9 @@ def test_build_optimizer(model: ExampleModel) -> None:
     with pytest.raises(ConfigError, match="INVALID_CONSTRUCTOR"):
         cfg["constructor"] = "INVALID_CONSTRUCTOR"
         build_optimizer(model, cfg)
+    # MMEngine's test leaves constructor='INVALID_CONSTRUCTOR' in the dict here, so its KeyError comes
+    # from the constructor again (MMEngine ignores unknown paramwise_cfg keys); with the default
+    # constructor, the unknown key itself is the error here.
     with pytest.raises(ConfigError, match="invalid_mult"):
         cfg["constructor"] = "DefaultOptimWrapperConstructor"
         cfg["paramwise_cfg"] = dict(invalid_mult=1)
@@ -307,6 +310,12 @@ def test_default_optimizer_constructor_with_model_wrapper() -> None:
     model = PseudoDataParallel()
     _check_default_optimizer(DefaultOptimWrapperConstructor(_sgd_cfg())(model), model, prefix="module.")
     model = PseudoDataParallel()
+    optimizer = DefaultOptimWrapperConstructor(_sgd_cfg(), PARAMWISE)(model)
+    _check_sgd_optimizer(optimizer, model, prefix="module.", **PARAMWISE)
+    # DataParallel (MMEngine runs these two only with CUDA; without it DataParallel just holds the module)
+    model = torch.nn.DataParallel(ExampleModel())
+    _check_default_optimizer(DefaultOptimWrapperConstructor(_sgd_cfg())(model), model, prefix="module.")
+    model = torch.nn.DataParallel(ExampleModel())
     optimizer = DefaultOptimWrapperConstructor(_sgd_cfg(), PARAMWISE)(model)
     _check_sgd_optimizer(optimizer, model, prefix="module.", **PARAMWISE)
 
