@@ -29,8 +29,7 @@ where framework overhead dominates, and the demo's tiny ViT segmentor
 sizes). Console output of all variants (progress bar, log lines) goes to ``/dev/null``.
 
 Default sizes: tiny MLP 50 warm-up + 400 timed iterations, 5 runs per variant; demo model 10 + 100,
-3 runs; one torch thread (``--threads``). MMEngine's ``Runner`` is not measured (mmengine-lite
-lacks OpenCV; see the note printed under the table).
+3 runs; one torch thread (``--threads``). MMEngine's ``Runner`` is measured by ``bench_runner.py``.
 
 Usage::
 
@@ -77,10 +76,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LOG_INTERVAL = 50
 NEVER = 10**8  # a checkpoint interval no run reaches
 MMENGINE_NOTE = (
-    "MMEngine's Runner: not measured. mmengine-lite 0.10.7 (installed) lacks OpenCV, and "
-    "`mmengine.runner` / `mmengine.hooks` import cv2. The full mmengine 0.10.7 wheel "
-    "(`pip download --no-deps mmengine==0.10.7`) does not require torch, so it would not replace it, "
-    "but it requires opencv-python>=3 (and matplotlib), which this environment does not install."
+    "MMEngine's Runner: measured side by side with lightning_runtime and bare Lightning, each run in a "
+    "fresh process, by `benchmarks/bench_runner.py` (question 8)."
 )
 BASE_LR = 0.01
 WARMUP_FRACTION = 0.1  # LinearLR over the first 10% of iterations, PolyLR after
@@ -359,7 +356,7 @@ def render(rows: Sequence[dict[str, Any]], sizes: dict[str, tuple[int, int, int]
         "# Benchmark: per-iteration overhead of the translated callbacks\n\n"
         f"Written by `python benchmarks/bench_callbacks.py`. {__doc__.split(chr(10) + chr(10), 1)[1].split('Usage::')[0].strip()}\n\n"
         f"Sizes: {size_text}. Goal: lightning_runtime within 1.10x of bare Lightning.\n\n"
-        f"{table(rows)}\n\n{MMENGINE_NOTE}\n\nGPU (AMP fp16/bf16): not measured (no GPU machine in this session).\n\n"
+        f"{table(rows)}\n\n{MMENGINE_NOTE}\n\nGPU (AMP fp16/bf16): not measured (no GPU machine was available for these runs).\n\n"
         f"Environment: {environment()} (a shared CPU machine: compare ratios, not milliseconds).\n"
     )
 

@@ -37,7 +37,7 @@ __all__ = ["scripts", "run_script", "parse_tables", "headlines", "render", "main
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_OUT = ROOT / "docs" / "benchmarks.md"
-NO_GPU = "not measured (no GPU machine in this session)"
+NO_GPU = "not measured (no GPU machine was available for these runs)"
 
 #: script stem -> (issue question number, title)
 QUESTIONS: dict[str, tuple[int, str]] = {
@@ -46,6 +46,10 @@ QUESTIONS: dict[str, tuple[int, str]] = {
     "bench_scheduler": (3, "Scheduler step cost"),
     "bench_startup": (4, "Start-up: --help, explain, first iteration, imports"),
     "bench_config": (5, "Config loading: all MMSeg 1.2.2 configs"),
+    "bench_runner": (8, "Per-iteration overhead vs MMEngine's Runner and bare Lightning (tiny MLP)"),
+    "bench_segmentor": (9, "ViT-B segmentor end to end: MMEngine's Runner vs lightning_runtime (CPU)"),
+    "bench_launch": (10, "Command to first iteration: MMEngine's tools/train.py vs lightning-runtime fit"),
+    "bench_checkpoint": (11, "Checkpoint save time, ViT-B + AdamW state"),
 }
 
 
@@ -110,8 +114,9 @@ def _optimizer(text: str) -> list[str]:
     for row in _rows(text):
         if row.get("variant") in ("merged paramwise", "merged layer decay", "MMEngine per-parameter"):
             goal = " (goal: within 1.15x)" if row["variant"].startswith("merged") else ""
+            best = row.get("min vs single group fastest min")
             out.append(f"{row['optimizer']} {row['variant']} ({row['groups']} groups): {row['vs single group fastest']} "
-                       f"the single-group floor{goal}")
+                       f"the single-group floor{goal}" + (f" (fastest steps: {best})" if best else ""))
     return out
 
 
@@ -156,12 +161,47 @@ def _config(text: str) -> list[str]:
             for row in _rows(text) if row.get("loader", "").startswith("mmengine")]
 
 
+def _goal_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("Goal ")]
+
+
+def _runner(text: str) -> list[str]:
+    out = [f"{row['variant']}: {row['CPU ms / iteration (median)']} CPU ms/iteration "
+           f"({row['vs MMEngine Runner (CPU)']} MMEngine's Runner, {row['vs bare Lightning, self.log (CPU)']} bare "
+           f"Lightning with self.log; wall {row['vs MMEngine Runner (wall)']} / {row['vs bare Lightning, self.log (wall)']})"
+           for row in _rows(text) if "variant" in row and "vs MMEngine Runner (CPU)" in row]
+    return out + _goal_lines(text)
+
+
+def _segmentor(text: str) -> list[str]:
+    out = [f"{row['side']} ({row['param groups']} param groups): {row['wall ms / iteration (median)']} ms/iteration "
+           f"({row['vs MMEngine (wall)']} MMEngine's), peak RSS {row['peak RSS MB (median)']} MB ({row['vs MMEngine (peak RSS)']})"
+           for row in _rows(text) if "side" in row]
+    return out + _goal_lines(text)
+
+
+def _launch(text: str) -> list[str]:
+    out = [f"{row['command']}: {row['wall s to end of iteration 1 (median)']} s to the end of iteration 1 "
+           f"({row['vs MMEngine (wall)']} MMEngine's; CPU {row['vs MMEngine (CPU)']})"
+           for row in _rows(text) if "command" in row]
+    return out + _goal_lines(text)
+
+
+def _checkpoint(text: str) -> list[str]:
+    return [f"{row['saver']}: {row['save s (median)']} s ({row['vs MMEngine save_checkpoint']} MMEngine's; "
+            f"fsync: {row['fsync']})" for row in _rows(text) if "saver" in row]
+
+
 HEADLINES: dict[str, Callable[[str], list[str]]] = {
     "bench_optimizer": _optimizer,
     "bench_callbacks": _callbacks,
     "bench_scheduler": _scheduler,
     "bench_startup": _startup,
     "bench_config": _config,
+    "bench_runner": _runner,
+    "bench_segmentor": _segmentor,
+    "bench_launch": _launch,
+    "bench_checkpoint": _checkpoint,
 }
 
 
@@ -184,7 +224,7 @@ def machine() -> str:
 
 def versions() -> str:
     parts = [f"Python {platform.python_version()}"]
-    for dist in ("torch", "lightning", "mmengine-lite", "lightning-runtime"):
+    for dist in ("torch", "lightning", "mmengine", "lightning-runtime"):
         try:
             parts.append(f"{dist} {importlib.metadata.version(dist)}")
         except importlib.metadata.PackageNotFoundError:
@@ -225,7 +265,7 @@ def render(results: Sequence[dict[str, Any]], tiny: bool, started: str, load_bef
         "",
         f"- Machine: {machine()} (load average when the run started: {load_before})",
         f"- Versions: {versions()}",
-        f"- GPU (question 6: questions 1 and 2 with AMP fp16/bf16, demo throughput): {gpu}",
+        f"- GPU (question 6: questions 1, 2, 8 and 9 with CUDA and AMP fp16/bf16, demo throughput): {gpu}",
         "",
         "## Headlines",
         "",

@@ -1,4 +1,6 @@
-"""Smoke runs of the callback, start-up and config benchmarks (``--tiny``, in subprocesses).
+"""Smoke runs of the benchmarks (``--tiny``, in subprocesses): callbacks, start-up, config, and side by side
+with MMEngine's Runner (per-iteration overhead, ViT segmentor end to end, command to first iteration,
+checkpoint save).
 
 Timings are not asserted (the machine is shared): each script must exit 0 and print its table
 with the rows it promises and a ratio in every row. ``run_all.render`` is checked on real output.
@@ -47,7 +49,7 @@ def test_bench_callbacks_tiny() -> None:
                                                    "bare Lightning, loss not logged", "hand-written loop"]
         assert all(re.search(r"\| \d+\.\d\dx \|", r) for r in rows)
         assert "| 1.00x |" in rows[1]  # bare Lightning is the baseline
-    assert "MMEngine's Runner: not measured" in out and "opencv" in out
+    assert "MMEngine's Runner: measured side by side" in out and "bench_runner.py" in out
 
 
 @pytest.mark.slow
@@ -82,5 +84,49 @@ def test_run_all_renders_real_output(config_output: str) -> None:
     text = run_all.render([result, failed], tiny=True, started="today", load_before="0.0")
     assert "## Headlines" in text and "mmengine Config.fromfile:" in text and "our time in total" in text
     assert "FAILED (exit code 1)" in text and "ValueError: boom" in text
-    assert "not measured (no GPU machine in this session)" in text and "make bench" in text
+    assert "not measured (no GPU machine was available for these runs)" in text and "make bench" in text
     assert "torch" in text and "lightning" in text and "cores" in text
+
+
+@pytest.mark.slow
+def test_bench_runner_tiny() -> None:
+    out = _run("bench_runner.py")
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "x |" in line]
+    assert [r.split(" | ")[0].lstrip("| ") for r in rows] == [
+        "MMEngine Runner", "lightning_runtime", "bare Lightning, self.log", "bare Lightning, no logging",
+        "Lightning's loop alone"]
+    assert rows[0].count("| 1.00x |") == 2 and rows[2].count("| 1.00x |") == 2  # the two baselines
+    assert all(re.search(r"\| \d+\.\d+ \|$", r) for r in rows)  # the load average of every row
+    assert re.search(r"Goal lightning_runtime <= 1\.15x MMEngine Runner: \d+\.\d\dx CPU", out)
+    assert re.search(r"Goal lightning_runtime <= 1\.00x bare Lightning, self\.log: \d+\.\d\dx CPU", out)
+    run_all = _load("run_all")
+    heads = run_all.headlines(dict(name="bench_runner", rc=0, stdout=out))
+    assert len(heads) == 7 and heads[1].startswith("lightning_runtime: ")
+
+
+@pytest.mark.slow
+def test_bench_segmentor_tiny() -> None:
+    out = _run("bench_segmentor.py")
+    mm, ours = _table_rows(out, "MMEngine Runner"), _table_rows(out, "lightning_runtime")
+    assert len(mm) == len(ours) == 1
+    mm_groups, our_groups = int(mm[0].split(" | ")[1]), int(ours[0].split(" | ")[1])
+    assert our_groups < mm_groups  # merged groups vs MMEngine's one group per parameter
+    assert re.search(r"Goal lightning_runtime <= 0\.85x MMEngine's iteration time: \d+\.\d\dx wall", out)
+    assert re.search(r"Goal peak memory <= MMEngine's: \d+\.\d\dx peak RSS", out)
+
+
+@pytest.mark.slow
+def test_bench_launch_tiny() -> None:
+    out = _run("bench_launch.py")
+    mm, ours = _table_rows(out, "MMEngine tools/train.py"), _table_rows(out, "lightning-runtime fit")
+    assert len(mm) == len(ours) == 1 and "| 1.00x |" in mm[0]
+    assert re.search(r"Goal start-up no slower than MMEngine's: \d+\.\d\dx wall", out)
+
+
+@pytest.mark.slow
+def test_bench_checkpoint_tiny() -> None:
+    out = _run("bench_checkpoint.py")
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "x |" in line]
+    assert [r.split(" | ")[0].lstrip("| ") for r in rows] == [
+        "MMEngine save_checkpoint", "lightning_runtime AtomicCheckpointIO", "Lightning TorchCheckpointIO"]
+    assert "| file + directory |" in rows[1] and "| 1.00x |" in rows[0]
