@@ -29,8 +29,9 @@ MIGRATIONS: dict[str, tuple[str, int, str, dict[str, Any]]] = {
     "layer_decay": ("layer_decay", 5, "iter_4.pth", {}),
     # save_best='mse': the best score and file come back from MMEngine's runtime_info.
     "save_best": ("save_best", 5, "iter_4.pth", {}),
-    # EpochBasedTrainLoop, converted warmup + by-epoch MultiStepLR: stopped after epoch 2.
-    "epoch_loop": ("epoch_loop", 5, "epoch_2.pth", {}),
+    # EpochBasedTrainLoop, converted warmup + by-epoch MultiStepLR: stopped at the end of epoch 2
+    # (MMEngine ends the epoch when a hook stops the loop; Lightning stops after that batch).
+    "epoch_loop": ("epoch_loop", 7, "epoch_2.pth", {}),
 }
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 pytest.importorskip("mmengine.runner")  # full mmengine (the test extra)
 pytest.importorskip("cv2")
@@ -116,4 +117,63 @@ def test_log_lines_and_scalars(migrated: tuple[dict, dict]) -> None:
 def test_checkpoint_files(migrated: tuple[dict, dict]) -> None:
     ref, lit = migrated
     assert ref["checkpoints"] == lit["checkpoints"]
+    assert ref["last_checkpoint"] == lit["last_checkpoint"]
+
+
+# ------------------------------------------------------------------------------ here -> MMEngine
+#: Exported and resumed by MMEngine's Runner (layer decay is not: see docs/checkpoints.md).
+EXPORTS = ("adamw_paramwise", "epoch_loop", "sgd_momentum")
+
+
+@pytest.fixture(scope="module", params=EXPORTS)
+def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """This package's first phase, its checkpoint exported, then MMEngine resuming the export and this
+    package resuming its own checkpoint, side by side."""
+    from lightning_runtime.checkpoint import export_mmengine
+
+    name, tmp = request.param, tmp_path_factory.mktemp(f"export_{request.param}")
+    lit_dir, ref_dir = tmp / "lit" / "work", tmp / "ref" / "work"
+    _finish({"lit": (_start("lit", f"{name}:export", lit_dir, tmp / "stop.json"), tmp / "stop.json")})
+    source = lit_dir / checkpoint_of(name)
+    full = ref_dir / "exported" / checkpoint_of(name)
+    export_mmengine(source, full)
+    weights = tmp / "weights_only.pth"
+    export_mmengine(source, weights, weights_only=True)
+    ours = torch.load(source, weights_only=True)  # before the resumed run prunes it (max_keep_ckpts)
+    runs = _finish({"ref": (_start("ref", f"{name}:from_export", ref_dir, tmp / "ref.json"), tmp / "ref.json"),
+                    "lit": (_start("lit", f"{name}:resume", lit_dir, tmp / "lit.json"), tmp / "lit.json")})
+    return dict(name=name, ours=ours, full=full, weights=weights, ref=runs["ref"], lit=runs["lit"])
+
+
+@pytest.mark.parametrize("kind", ["weights", "full"])
+def test_export_loads_into_the_mmengine_model(exported: dict[str, Any], kind: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """``mmengine.runner.load_checkpoint(strict=True)``: no missing or unexpected key, the same tensors."""
+    from mmengine.runner import load_checkpoint
+    from torch import nn
+
+    import runner_parity_common as common
+
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # MMEngine 0.10.7 under torch >= 2.6
+    model = nn.Module()
+    common.build_layers(model)
+    checkpoint = load_checkpoint(model, str(exported[kind]), map_location="cpu", strict=True)
+    ours = exported["ours"]
+    assert list(checkpoint["state_dict"]) == list(model.state_dict()) == list(ours["state_dict"])
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, ours["state_dict"][key]), key
+    assert (checkpoint["meta"]["epoch"], checkpoint["meta"]["iter"]) == (ours["meta"]["epoch"], ours["meta"]["iter"])
+
+
+def test_mmengine_resumes_the_export(exported: dict[str, Any]) -> None:
+    """MMEngine's Runner continues the exported run with this package's numbers (its own resume)."""
+    ref, lit = exported["ref"], exported["lit"]
+    for point in ("before_train_iter", "after_train_iter"):
+        a, b = _iterations(ref, point), _iterations(lit, point)
+        assert a and _close(a, b), _first_difference(a, b, point)
+    assert ref["weights"] == lit["weights"]
+    assert ref["log"] and ref["log"] == lit["log"], _first_difference(ref["log"], lit["log"], "log lines")
+    assert _close(ref["scalars"], lit["scalars"], rel=1e-5), _first_difference(ref["scalars"], lit["scalars"], "scalars")
+    # the same files written after the resume (MMEngine's resumed-from file is in exported/, not work_dir)
+    assert ref["checkpoints"] == [c for c in lit["checkpoints"] if c != checkpoint_of(exported["name"])]
     assert ref["last_checkpoint"] == lit["last_checkpoint"]

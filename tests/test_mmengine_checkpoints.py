@@ -129,3 +129,74 @@ def test_export_round_trip_weights_only(tmp_path: Path) -> None:
     assert set(loaded) == {"meta", "state_dict"}
     assert list(loaded["state_dict"]) == ["backbone.w", "decode_head.b"]
     assert loaded["meta"] == {"epoch": 0, "iter": 4, "experiment_name": "exp", "time": "20260101_000000"}
+
+
+def _lightning_checkpoint() -> dict[str, Any]:
+    """What CheckpointHook writes for a module holding the network as ``self.model`` (AdamW, two merged groups)."""
+    names = ["backbone.w", "backbone.norm.weight", "decode_head.b"]
+    groups = [
+        {"lr": 0.5, "weight_decay": 0.0, "betas": (0.9, 0.999), "initial_lr": 1.0, "decay_mult": 0.0,
+         "name": "backbone.no_decay", "param_names": ["backbone.norm.weight"], "params": [0]},
+        {"lr": 0.5, "weight_decay": 0.01, "betas": (0.9, 0.999), "initial_lr": 1.0, "name": "base",
+         "param_names": ["backbone.w", "decode_head.b"], "params": [1, 2]},
+    ]
+    state = {0: {"step": torch.tensor(4.0), "exp_avg": torch.full((2,), 0.0)},
+             1: {"step": torch.tensor(4.0), "exp_avg": torch.full((2,), 1.0)},
+             2: {"step": torch.tensor(4.0), "exp_avg": torch.full((1,), 2.0)}}
+    signature = '{"cfg": "{\\"epoch_length\\": null, \\"schedulers\\": [{\\"begin\\": 0, \\"by_epoch\\": false, ' \
+                '\\"end\\": 8, \\"type\\": \\"LinearLR\\"}]}", "groups": 2, "initial": {}}'
+    return {
+        "pytorch-lightning_version": "2.6.6", "epoch": 0, "global_step": 4,
+        "state_dict": OrderedDict((f"model.{n}", torch.full((1 if n == "decode_head.b" else 2,), float(i)))
+                                  for i, n in enumerate(names)),
+        "optimizer_states": [{"state": state, "param_groups": groups}],
+        "lr_schedulers": [{"format": "lightning_runtime.ParamSchedulerStack/1", "last_iter": 4, "signature": signature}],
+        "callbacks": {"CheckpointHook": {"keep_ckpt_ids": [2, 4], "best_score": {}, "best_ckpt": {},
+                                         "last_ckpt": "iter_4.pth", "pending_delete": []}},
+        "message_hub": {"log_scalars": {"train/loss": {"values": [3.0, 2.0], "counts": [1.0, 1.0]}},
+                        "runtime_info": {"seed": 7, "iter": 3}},
+        "meta": {"epoch": 0, "iter": 4, "experiment_name": "exp"},
+    }
+
+
+def test_export_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``lightning-runtime export``: MMEngine's layout, one group per parameter in the weights' order."""
+    from lightning_runtime.cli import main
+
+    source, out = tmp_path / "iter_4.pth", tmp_path / "mm" / "iter_4.pth"
+    torch.save(_lightning_checkpoint(), source)
+    assert main(["export", str(source), str(out)]) == 0
+    assert "epoch 0, iter 4: state_dict (3 tensors), optimizer (3 param groups), param_schedulers (1), message_hub" \
+        in capsys.readouterr().out
+    mm = safe_load(out)
+    assert list(mm["state_dict"]) == ["backbone.w", "backbone.norm.weight", "decode_head.b"]
+    assert mm["meta"] == {"epoch": 0, "iter": 4, "seed": 7, "experiment_name": "exp"}
+    optimizer = mm["optimizer"]
+    assert [g["params"] for g in optimizer["param_groups"]] == [[0], [1], [2]]
+    assert [g["weight_decay"] for g in optimizer["param_groups"]] == [0.01, 0.0, 0.01]
+    assert [float(optimizer["state"][i]["exp_avg"][0]) for i in range(3)] == [1.0, 0.0, 2.0]
+    assert optimizer["base_param_settings"]["lr"] == 0.5 and "name" not in optimizer["base_param_settings"]
+    assert mm["param_schedulers"] == [{"last_step": 4, "_global_step": 4, "base_values": [1.0] * 4,
+                                       "_last_value": [0.5] * 4}]
+    hub = mm["message_hub"]
+    assert hub["log_scalars"]["train/loss"].values() == [3.0, 2.0]
+    assert hub["runtime_info"]["keep_ckpt_ids"] == [2, 4]
+    assert hub["runtime_info"]["last_ckpt"] == str(tmp_path / "mm" / "iter_4.pth")
+
+    assert main(["export", str(source), str(tmp_path / "w.pth"), "--weights-only"]) == 0
+    assert set(torch.load(tmp_path / "w.pth", weights_only=True)) == {"meta", "state_dict"}
+
+
+def test_export_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lightning_runtime.cli import main
+
+    assert main(["export", str(tmp_path / "missing.pth"), str(tmp_path / "out.pth")]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint: checkpoint file" in err and "missing.pth' does not exist" in err and "fix: give a checkpoint" in err
+    source = tmp_path / "iter_4.pth"
+    torch.save(_lightning_checkpoint(), source)
+    assert main(["export", str(source), str(source)]) == 2
+    assert "under another name" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        main(["export", str(source)])
+    assert done.value.code == 2

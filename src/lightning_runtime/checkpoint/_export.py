@@ -240,8 +240,13 @@ def export_mmengine(checkpoint: str | os.PathLike[str] | Mapping[str, Any], out:
     Example:
         >>> export_mmengine("work_dirs/exp/iter_4000.pth", "mmengine_run/iter_4000.pth")  # doctest: +SKIP
     """
-    from lightning_runtime.checkpoint._io import read_checkpoint
+    from lightning_runtime.checkpoint._io import checkpoint_problem, read_checkpoint
 
+    if not isinstance(checkpoint, Mapping):
+        problem = checkpoint_problem(checkpoint)
+        if problem is not None:
+            raise ConfigError(f"checkpoint file {os.fspath(checkpoint)!r} {problem}", path="checkpoint",
+                              fix="give a checkpoint written by CheckpointHook / Lightning (iter_N.pth, epoch_N.pth, .ckpt)")
     loaded = read_checkpoint(os.fspath(checkpoint), "checkpoint") if not isinstance(checkpoint, Mapping) else checkpoint
     if not isinstance(loaded, Mapping):
         raise ConfigError(f"{checkpoint} holds a {type(loaded).__name__}, not a checkpoint dict", path="checkpoint",

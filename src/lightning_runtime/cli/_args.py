@@ -33,6 +33,8 @@ USAGE = """\
 usage: lightning-runtime {fit,validate,test,predict,explain} --config FILE [--config FILE ...]
                          [--KEY.PATH=VALUE ...] [--print_config] [--plot PNG]
                          [--epoch_length N]
+  lightning-runtime export CKPT OUT.pth [--weights-only]
+                         write a checkpoint in MMEngine's format (MMEngine's tools, Runner resume)
   lightning-runtime SUBCOMMAND --help   lists that subcommand's arguments (the Trainer's for
                                         fit/validate/test/predict, --ckpt_path, explain's options)
 

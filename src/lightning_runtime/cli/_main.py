@@ -1,4 +1,4 @@
-"""``lightning-runtime {fit,validate,test,predict,explain} --config FILE``.
+"""``lightning-runtime {fit,validate,test,predict,explain} --config FILE``, and ``export CKPT OUT.pth``.
 
 The MMEngine part of the command line (config files, dotted overrides) is read by
 :mod:`lightning_runtime.cli._args` with MMEngine's merge rules; the resulting config becomes a
@@ -488,6 +488,10 @@ def _run_config(inv: Invocation, cfg: Any, Runtime: type) -> int:  # noqa: N803 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lightning-runtime`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["export"]:  # positional arguments, no config: its own parser
+        from lightning_runtime.cli._export import export_main
+
+        return export_main(argv[1:])
     try:
         inv = parse_invocation(argv)
         if inv.help:
