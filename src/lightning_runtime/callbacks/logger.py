@@ -32,6 +32,7 @@ from typing import Any, Optional, Sequence, Union
 
 from lightning_runtime.errors import ConfigError
 from lightning_runtime.hooks._adapter import CallbackHook
+from lightning_runtime.hooks._dispatch import flat_callbacks
 from lightning_runtime.hooks._hook import DATA_BATCH
 from lightning_runtime.runtime._log_processor import LogProcessor
 from lightning_runtime.runtime._run_log import close_log_file, get_logger, open_log_file
@@ -139,8 +140,10 @@ class LoggerHook(CallbackHook):
             cfg = {"by_epoch": self._state.by_epoch}
         cfg = {k: v for k, v in cfg.items() if k != "type"}
         self.log_processor = LogProcessor(**cfg)
-        has_info = any(isinstance(cb, RuntimeInfoHook) for cb in trainer.callbacks)
+        has_info = any(isinstance(cb, RuntimeInfoHook) for cb in flat_callbacks(trainer))
         self._aux = None if has_info else RuntimeInfoHook()
+        if self._aux is not None:  # it feeds the hub at every iteration point
+            self._skip_iter = frozenset()
         log_file = Path(self.runner.log_dir) / f"{self.runner.timestamp}.log"
         # Under the Runtime, the run log (runtime/_run_log.RunLogFile) already writes this file.
         already = self._ctx is not None and bool(self._ctx.run_log_file)

@@ -45,6 +45,7 @@ import torch
 from lightning.pytorch import Callback
 
 from lightning_runtime.runtime._progress import train_epoch, train_iter
+from lightning_runtime.hooks._dispatch import flat_callbacks
 from lightning_runtime.hooks._facade import LoopState, RunnerFacade
 from lightning_runtime.hooks._hook import Hook
 
@@ -79,6 +80,26 @@ def normalize_outputs(outputs: Any, trainer: Any = None, ctx: Any = None) -> Opt
     return out
 
 
+#: ``(outputs, divisor, log_vars)`` of the last :func:`_shared_log_vars` call.
+_LAST_LOG_VARS: list[Any] = [None, None, None]
+
+
+def _shared_log_vars(outputs: Any, trainer: Any, ctx: Any) -> Optional[dict]:
+    """:func:`normalize_outputs` once per training batch: every hook's ``after_train_iter`` gets the same dict.
+
+    As in MMEngine, where the loop hands one ``outputs`` dict to every hook. Lightning hands every
+    callback the same ``outputs`` object, which identifies the batch (the cache holds it, so its
+    identity cannot be reused while cached).
+    """
+    k = getattr(ctx, "loss_divisor", None) or getattr(trainer, "accumulate_grad_batches", 1) or 1
+    last = _LAST_LOG_VARS
+    if outputs is not None and last[0] is outputs and last[1] == k:
+        return last[2]
+    log_vars = normalize_outputs(outputs, trainer, ctx)
+    last[:] = [outputs, k, log_vars]
+    return log_vars
+
+
 def eval_metrics(trainer: Any) -> dict[str, Any]:
     """Epoch-level values logged during the validation/test run now ending (floats)."""
     metrics: dict[str, Any] = {}
@@ -108,6 +129,7 @@ class HookDriver(Callback):
         self._runner: Optional[RunnerFacade] = None
         self._ran = False
         self._train_epoch_started = False
+        self._skip_iter: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------------ plumbing
     def bind_context(self, ctx: Any) -> None:
@@ -145,10 +167,10 @@ class HookDriver(Callback):
 
         MMEngine calls one hook point on all hooks, then the next point: ``after_val_epoch`` of
         every hook before any ``after_val``. Lightning calls each callback's ``on_validation_end``
-        in turn, so the first driver in ``trainer.callbacks`` (the priority order) runs the
-        phases for all of them and the others do nothing.
+        in turn, so the first driver in ``trainer.callbacks`` (the priority order; drivers packed in
+        a ``HookDispatcher`` at its place) runs the phases for all of them and the others do nothing.
         """
-        drivers = [cb for cb in getattr(trainer, "callbacks", []) if isinstance(cb, HookDriver)]
+        drivers = [cb for cb in flat_callbacks(trainer) if isinstance(cb, HookDriver)]
         if self not in drivers:
             drivers = [self]
         elif drivers[0] is not self:
@@ -176,6 +198,20 @@ class HookDriver(Callback):
         self._runner = RunnerFacade(trainer, self._ctx, self._state)
         self._ran = False
         self._train_epoch_started = False
+        self._skip_iter = self._no_op_iter_points()
+
+    def _no_op_iter_points(self) -> frozenset[str]:
+        """``before_train_iter`` / ``after_train_iter`` when the target leaves them as ``Hook``'s no-ops.
+
+        Those are not called (they would do nothing); every other point always is.
+        """
+        target = self._target()
+        triggered = getattr(target, "get_triggered_stages", None)
+        if not callable(triggered):
+            return frozenset()
+        stages = set(triggered())
+        return frozenset(p for p in ("before_train_iter", "after_train_iter")
+                         if p not in stages and p not in vars(target))
 
     # ------------------------------------------------------------------ fit
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
@@ -194,6 +230,7 @@ class HookDriver(Callback):
                 d._call("after_train_epoch")
 
         self._in_priority_order(trainer, end_epoch, lambda d: d._call("after_train"))
+        _LAST_LOG_VARS[:] = [None, None, None]  # let the last batch's tensors go
 
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         if self._state.by_epoch or not self._train_epoch_started:
@@ -210,7 +247,8 @@ class HookDriver(Callback):
             # IterBasedTrainLoop still calls before_train_epoch (for every hook, first).
             self._in_priority_order(trainer, HookDriver._start_missed_epoch)
         self._state.before_first_batch = False
-        self._call("before_train_iter", batch_idx=self._batch_idx(trainer, batch_idx), data_batch=batch)
+        if "before_train_iter" not in self._skip_iter:
+            self._call("before_train_iter", batch_idx=self._batch_idx(trainer, batch_idx), data_batch=batch)
 
     def _start_missed_epoch(self) -> None:
         if not self._train_epoch_started:
@@ -219,11 +257,13 @@ class HookDriver(Callback):
             self._call("before_train_epoch")
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if "after_train_iter" in self._skip_iter:
+            return
         self._call(
             "after_train_iter",
             batch_idx=self._batch_idx(trainer, batch_idx),
             data_batch=batch,
-            outputs=normalize_outputs(outputs, trainer, self._ctx),
+            outputs=_shared_log_vars(outputs, trainer, self._ctx),
         )
 
     # ------------------------------------------------------------------ validation
