@@ -32,7 +32,11 @@ MIGRATIONS: dict[str, tuple[str, int, str, dict[str, Any]]] = {
     # EpochBasedTrainLoop, converted warmup + by-epoch MultiStepLR: stopped at the end of epoch 2
     # (MMEngine ends the epoch when a hook stops the loop; Lightning stops after that batch).
     "epoch_loop": ("epoch_loop", 7, "epoch_2.pth", {}),
+    # This package's CheckpointHook writing MMEngine's format itself (format='mmengine'); here -> MMEngine only.
+    "format_mmengine": ("seed_runtime", 5, "iter_4.pth", {"format": "mmengine"}),
 }
+#: The migrations MMEngine's Runner starts (MMEngine -> here).
+FROM_MMENGINE = tuple(sorted(n for n, m in MIGRATIONS.items() if "format" not in m[3]))
 
 
 def scenario(name: str, work_dir: str) -> dict[str, Any]:
@@ -42,6 +46,8 @@ def scenario(name: str, work_dir: str) -> dict[str, Any]:
     cfg = common.scenario(parity)  # (the parity scenario: migrate_run.py leaves those names to it)
     if "interval" in tweaks:
         cfg["default_hooks"]["checkpoint"]["interval"] = tweaks["interval"]
+    if "format" in tweaks and phase != "from_export":  # this package's phases only
+        cfg["default_hooks"]["checkpoint"]["format"] = tweaks["format"]
     if phase in ("stop", "export"):
         cfg["custom_hooks"] = cfg["custom_hooks"] + [dict(type="StopHook", after_iter=stop_after)]
     elif phase == "resume":

@@ -30,7 +30,7 @@ import torch
 pytest.importorskip("mmengine.runner")  # full mmengine (the test extra)
 pytest.importorskip("cv2")
 
-from migrate_common import MIGRATIONS, checkpoint_of  # noqa: E402
+from migrate_common import FROM_MMENGINE, MIGRATIONS, checkpoint_of  # noqa: E402
 from test_runner_parity import _close, _first_difference  # noqa: E402  (the same comparison rules)
 
 HERE = Path(__file__).parent
@@ -61,7 +61,7 @@ def _copy_work_dir(src: Path, dst: Path) -> None:
     last.write_text(str(dst / os.path.basename(last.read_text().strip())))
 
 
-@pytest.fixture(scope="module", params=sorted(MIGRATIONS))
+@pytest.fixture(scope="module", params=FROM_MMENGINE)
 def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
     """``(MMEngine's resumed run, ours)`` for one migration."""
     name, tmp = request.param, tmp_path_factory.mktemp(request.param)
@@ -121,8 +121,9 @@ def test_checkpoint_files(migrated: tuple[dict, dict]) -> None:
 
 
 # ------------------------------------------------------------------------------ here -> MMEngine
-#: Exported and resumed by MMEngine's Runner (layer decay is not: see docs/checkpoints.md).
-EXPORTS = ("adamw_paramwise", "epoch_loop", "sgd_momentum")
+#: Exported and resumed by MMEngine's Runner (layer decay is not: see docs/checkpoints.md);
+#: ``format_mmengine``: CheckpointHook(format='mmengine') wrote MMEngine's format itself.
+EXPORTS = ("adamw_paramwise", "epoch_loop", "format_mmengine", "sgd_momentum")
 
 
 @pytest.fixture(scope="module", params=EXPORTS)
@@ -130,16 +131,22 @@ def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     """This package's first phase, its checkpoint exported, then MMEngine resuming the export and this
     package resuming its own checkpoint, side by side."""
     from lightning_runtime.checkpoint import export_mmengine
+    from lightning_runtime.checkpoint._io import safe_load
 
     name, tmp = request.param, tmp_path_factory.mktemp(f"export_{request.param}")
     lit_dir, ref_dir = tmp / "lit" / "work", tmp / "ref" / "work"
     _finish({"lit": (_start("lit", f"{name}:export", lit_dir, tmp / "stop.json"), tmp / "stop.json")})
     source = lit_dir / checkpoint_of(name)
     full = ref_dir / "exported" / checkpoint_of(name)
-    export_mmengine(source, full)
     weights = tmp / "weights_only.pth"
-    export_mmengine(source, weights, weights_only=True)
-    ours = torch.load(source, weights_only=True)  # before the resumed run prunes it (max_keep_ckpts)
+    if "format" in MIGRATIONS[name][3]:  # written in MMEngine's format by the CheckpointHook itself
+        full.parent.mkdir(parents=True)
+        shutil.copyfile(source, full)
+        shutil.copyfile(source, weights)
+    else:
+        export_mmengine(source, full)
+        export_mmengine(source, weights, weights_only=True)
+    ours = safe_load(source)  # before the resumed run prunes it (max_keep_ckpts)
     runs = _finish({"ref": (_start("ref", f"{name}:from_export", ref_dir, tmp / "ref.json"), tmp / "ref.json"),
                     "lit": (_start("lit", f"{name}:resume", lit_dir, tmp / "lit.json"), tmp / "lit.json")})
     return dict(name=name, ours=ours, full=full, weights=weights, ref=runs["ref"], lit=runs["lit"])

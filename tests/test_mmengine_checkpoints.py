@@ -200,3 +200,17 @@ def test_export_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit) as done:
         main(["export", str(source)])
     assert done.value.code == 2
+
+
+@pytest.mark.parametrize("value", ["pth", "MMEngine", None])
+def test_checkpoint_format_is_checked(value: Any) -> None:
+    """``default_hooks.checkpoint.format``: 'lightning' (default) or 'mmengine'; anything else names the path."""
+    from lightning_runtime import Runtime
+    from lightning_runtime.errors import ConfigError
+
+    cfg = dict(train_cfg=dict(type="IterBasedTrainLoop", max_iters=4),
+               default_hooks=dict(checkpoint=dict(type="CheckpointHook", format=value)))
+    with pytest.raises(ConfigError) as info:
+        Runtime(cfg).callbacks()
+    assert str(info.value).startswith("default_hooks.checkpoint.format: must be one of ['lightning', 'mmengine']")
+    assert "format='mmengine'" in str(info.value)

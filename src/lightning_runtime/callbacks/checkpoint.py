@@ -25,6 +25,11 @@ Files are Lightning checkpoints (``Trainer.fit(ckpt_path=...)`` resumes from the
 optimizer, lr schedulers, loop position mid-epoch, callback states, plus RNG states and gradients
 accumulated in an unfinished accumulation window) with MMEngine's ``meta`` dict added. They keep
 MMEngine's ``.pth`` names because configs, scripts and ``filename_tmpl`` refer to them.
+``format='mmengine'`` writes MMEngine's own format instead (``meta``, ``state_dict`` with the
+network's keys, ``optimizer``, ``param_schedulers``, ``message_hub``; see
+:func:`lightning_runtime.checkpoint.export_mmengine`), for tools that read MMEngine's ``.pth``
+files; such a file resumes here as an MMEngine checkpoint does (no RNG states, no gradients of an
+unfinished accumulation window).
 
 This is a plain ``Callback``, not a ``ModelCheckpoint`` subclass: ModelCheckpoint counts optimizer
 steps, names and prunes files its own way, and Lightning moves every ModelCheckpoint to the end of
@@ -57,7 +62,8 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 from lightning_runtime.checkpoint._io import confined_path, publish_checkpoint, remove_stale_temp_files, write_last_checkpoint
 from lightning_runtime.callbacks.early_stopping import GREATER_KEYS, LESS_KEYS, infer_rule
-from lightning_runtime.errors import ConfigError
+from lightning_runtime.errors import ConfigError, did_you_mean
+from lightning_runtime.optim._wrappers import BASE_PARAM_SETTINGS
 from lightning_runtime.runtime import _lightning_compat as compat
 from lightning_runtime.runtime._progress import train_iter
 from lightning_runtime.registry import HOOKS
@@ -71,6 +77,7 @@ _EXAMPLE = {"interval": 2000, "max_keep_ckpts": 3, "save_begin": 0}
 log = logging.getLogger(__name__)
 
 _LOCAL_BACKENDS = {None, "local", "disk", "LocalBackend", "HardDiskBackend"}
+_FORMATS = ("lightning", "mmengine")
 
 
 def _str_list(value: Any, name: str) -> list[str] | None:
@@ -147,6 +154,8 @@ class CheckpointHook(Callback):
         published_keys: After training, write ``<name>-<sha256[:8]>.pth`` copies of the last and
             best checkpoints holding only these keys (e.g. ``['meta', 'state_dict']``).
         save_begin: First iteration/epoch counted by ``interval``.
+        format: ``'lightning'`` (default: a Lightning checkpoint that resumes exactly) or
+            ``'mmengine'`` (MMEngine's checkpoint format, for its tools and its Runner).
     """
 
     priority = "VERY_LOW"
@@ -177,6 +186,7 @@ class CheckpointHook(Callback):
         backend_args: dict | None = None,
         published_keys: str | Sequence[str] | None = None,
         save_begin: int = 0,
+        format: str = "lightning",
     ) -> None:
         for name, value in (("interval", interval), ("max_keep_ckpts", max_keep_ckpts), ("save_begin", save_begin)):
             if isinstance(value, bool) or not isinstance(value, int):
@@ -227,6 +237,12 @@ class CheckpointHook(Callback):
         self.backend_args = backend_args
         self.filename_tmpl = filename_tmpl
         self.save_begin = save_begin
+        if format not in _FORMATS:
+            raise ConfigError(f"must be one of {list(_FORMATS)}, got {format!r}", path="format",
+                              candidates=did_you_mean(str(format), list(_FORMATS)),
+                              fix="format='lightning' (the default: a Lightning checkpoint that resumes exactly) or "
+                              "format='mmengine' (MMEngine's .pth, for its tools and its Runner)")
+        self.format = format
         self.published_keys = _str_list(published_keys, "published_keys")
         self.greater_keys = _str_list(greater_keys, "greater_keys") or list(self._default_greater_keys)
         self.less_keys = _str_list(less_keys, "less_keys") or list(self._default_less_keys)
@@ -574,12 +590,32 @@ class CheckpointHook(Callback):
             trainer.save_checkpoint(path, weights_only=False)
         finally:
             self._saving = None
+        if self.format == "mmengine" and trainer.is_global_zero:
+            self._rewrite_as_mmengine(trainer, path)
+
+    def _rewrite_as_mmengine(self, trainer: pl.Trainer, path: str) -> None:
+        """Replace the Lightning checkpoint just written by MMEngine's format (atomically)."""
+        from lightning_runtime.checkpoint._export import mmengine_from_lightning
+        from lightning_runtime.checkpoint._from_mmengine import network_prefix
+        from lightning_runtime.checkpoint._io import safe_load
+        from lightning_runtime.checkpoint._mmengine_pickle import save_mmengine
+        from lightning_runtime.optim._builder import optimization_root
+
+        module = trainer.lightning_module
+        settings = getattr(trainer.optimizers[0], BASE_PARAM_SETTINGS, None) if trainer.optimizers else None
+        converted = mmengine_from_lightning(safe_load(path), prefix=network_prefix(module, optimization_root(module)),
+                                            out_dir=self.out_dir or os.path.dirname(path),
+                                            base_param_settings=settings)
+        save_mmengine(converted, path)
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:
         meta = dict(self._saving["meta"]) if self._saving else dict(epoch=trainer.current_epoch, iter=train_iter(trainer))
         meta["time"] = time.strftime("%Y%m%d_%H%M%S", time.localtime())
         if self._ctx is not None:
             meta["experiment_name"] = getattr(self._ctx, "experiment_name", None)
+        dataset = getattr(trainer.train_dataloader, "dataset", None) if trainer.state.fn == TrainerFn.FITTING else None
+        if isinstance(getattr(dataset, "metainfo", None), dict):  # MMEngine's dataset_meta
+            meta["dataset_meta"] = dataset.metainfo  # type: ignore[union-attr]
         checkpoint["meta"] = meta
         keep_optimizer = self._saving is None or self._saving["optimizer"]
         self._resume_state.add_to(checkpoint, trainer, pl_module, optimizer=keep_optimizer)
