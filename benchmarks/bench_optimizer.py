@@ -162,16 +162,24 @@ def environment() -> str:
 
 
 def summary(rows: Sequence[dict[str, Any]]) -> str:
-    """One line per optimizer: the goal (merged + layer decay within 1.15x of the floor) and MMEngine's ratio."""
+    """One line per optimizer and merged variant: the 1.15x goal on the median and on the fastest steps."""
     lines = []
     for opt_name in OPTIMIZERS:
         r = {row["variant"]: row for row in rows if row["optimizer"] == opt_name}
-        merged = r["merged layer decay"]["ratio"]
-        verdict = "meets" if merged <= 1.15 else "misses"
-        line = f"- {opt_name}: merged + layer decay {merged:.2f}x the single-group floor ({verdict} the 1.15x goal)"
-        if "MMEngine per-parameter" in r:
-            line += f"; MMEngine-style per-parameter groups {r['MMEngine per-parameter']['ratio']:.2f}x"
-        lines.append(line + ".")
+        for variant in ("merged paramwise", "merged layer decay"):
+            row = r[variant]
+            verdict = "meets" if row["ratio"] <= 1.15 else "misses"
+            line = (f"- {opt_name} {variant} ({row['groups']} groups): {row['ratio']:.2f}x the single-group floor "
+                    f"(median; {verdict} the 1.15x goal), {row['min_ratio']:.2f}x on the fastest steps")
+            if variant == "merged paramwise" and "MMEngine per-parameter" in r:
+                line += f"; MMEngine's one group per parameter {r['MMEngine per-parameter']['ratio']:.2f}x"
+            lines.append(line + ".")
+    lines.append(
+        "- Why merged groups cost about what one group costs: every group runs the same fused (or foreach) kernel "
+        "over its own tensors, so together they read and write the bytes one group over all parameters does; a few groups add a "
+        "few kernel calls (microseconds) to a step of tens to hundreds of milliseconds. SGD's step is one "
+        "memory-bound pass over weights, gradients and momentum buffers, the cheapest of all, so background load on "
+        "a shared machine moves its median most: compare the fastest steps there.")
     return "\n".join(lines)
 
 
@@ -210,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     finally:
         torch.set_num_threads(threads)
     print(table(rows))
+    print()
+    print(summary(rows))
     out = args.out if args.out is not None else (None if args.tiny else DEFAULT_OUT)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

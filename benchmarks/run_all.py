@@ -161,30 +161,26 @@ def _config(text: str) -> list[str]:
             for row in _rows(text) if row.get("loader", "").startswith("mmengine")]
 
 
-def _goal_lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.startswith("Goal ")]
-
-
 def _runner(text: str) -> list[str]:
     out = [f"{row['variant']}: {row['CPU ms / iteration (median)']} CPU ms/iteration "
            f"({row['vs MMEngine Runner (CPU)']} MMEngine's Runner, {row['vs bare Lightning, self.log (CPU)']} bare "
            f"Lightning with self.log; wall {row['vs MMEngine Runner (wall)']} / {row['vs bare Lightning, self.log (wall)']})"
            for row in _rows(text) if "variant" in row and "vs MMEngine Runner (CPU)" in row]
-    return out + _goal_lines(text)
+    return out
 
 
 def _segmentor(text: str) -> list[str]:
     out = [f"{row['side']} ({row['param groups']} param groups): {row['wall ms / iteration (median)']} ms/iteration "
            f"({row['vs MMEngine (wall)']} MMEngine's), peak RSS {row['peak RSS MB (median)']} MB ({row['vs MMEngine (peak RSS)']})"
            for row in _rows(text) if "side" in row]
-    return out + _goal_lines(text)
+    return out
 
 
 def _launch(text: str) -> list[str]:
     out = [f"{row['command']}: {row['wall s to end of iteration 1 (median)']} s to the end of iteration 1 "
            f"({row['vs MMEngine (wall)']} MMEngine's; CPU {row['vs MMEngine (CPU)']})"
            for row in _rows(text) if "command" in row]
-    return out + _goal_lines(text)
+    return out
 
 
 def _checkpoint(text: str) -> list[str]:
@@ -253,7 +249,20 @@ def _body(stdout: str) -> str:
     return "\n".join(out).strip()
 
 
-def render(results: Sequence[dict[str, Any]], tiny: bool, started: str, load_before: str) -> str:
+def carried_sections(old: str, produced: set[int]) -> list[str]:
+    """``## Q<n>.`` sections of the previous document that no script of this run writes (e.g. Q7, fuzzing).
+
+    Question 6 (GPU) is always written anew; a section of a question measured in this run is replaced.
+    """
+    out = []
+    for part in re.split(r"(?m)^(?=## )", old):
+        m = re.match(r"## Q(\d+)\.", part)
+        if m and int(m.group(1)) not in produced | {6}:
+            out.append(part.rstrip() + "\n")
+    return out
+
+
+def render(results: Sequence[dict[str, Any]], tiny: bool, started: str, load_before: str, previous: str = "") -> str:
     gpu = NO_GPU if not _gpu_available() else "not measured (the scripts time CPU only)"
     lines = [
         "# Benchmarks",
@@ -277,6 +286,14 @@ def render(results: Sequence[dict[str, Any]], tiny: bool, started: str, load_bef
         lines.append(f"- **Q{q} {title}**{status}:" + ("" if found else " see the table below"))
         lines.extend(f"  - {h}" for h in found)
     lines += [f"- **Q6 GPU with AMP**: {gpu}", ""]
+    goal_lines = [(r["name"], line) for r in results if r["rc"] == 0 for line in r["stdout"].splitlines()
+                  if line.startswith(("Goal ", "Why: ", "Import goal"))]
+    if goal_lines:
+        lines += ["## Goals", "", "Each goal as the script that measures it reports it (CPU-time ratios unless said).", ""]
+        for name, line in goal_lines:
+            q = QUESTIONS.get(name, (0, name))[0]
+            lines.append(f"- Q{q}: {line}")
+        lines.append("")
     for r in results:
         q, title = QUESTIONS.get(r["name"], (0, r["name"]))
         lines += [f"## Q{q}. {title}", "",
@@ -288,6 +305,8 @@ def render(results: Sequence[dict[str, Any]], tiny: bool, started: str, load_bef
             tail = (r["stderr"] or r["stdout"]).strip().splitlines()[-15:]
             lines += [f"Failed with exit code {r['rc']}:", "", "```", *tail, "```", ""]
     lines += ["## Q6. GPU (AMP fp16 and bf16, demo throughput)", "", gpu[0].upper() + gpu[1:] + ".", ""]
+    produced = {QUESTIONS.get(r["name"], (0, ""))[0] for r in results}
+    lines += carried_sections(previous, produced)
     lines += [
         "## How to rerun",
         "",
@@ -335,8 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_body(result["stdout"]) if result["rc"] == 0 else result["stderr"][-3000:], flush=True)
         print(f"-- {path.name}: exit {result['rc']}, {result['seconds']:.0f} s", flush=True)
         results.append(result)
-    text = render(results, args.tiny, started, load_before)
     out = args.out if args.out is not None else (None if args.tiny or only else DEFAULT_OUT)
+    previous = DEFAULT_OUT.read_text() if DEFAULT_OUT.exists() else ""
+    text = render(results, args.tiny, started, load_before, previous)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)

@@ -130,3 +130,15 @@ def test_bench_checkpoint_tiny() -> None:
     assert [r.split(" | ")[0].lstrip("| ") for r in rows] == [
         "MMEngine save_checkpoint", "lightning_runtime AtomicCheckpointIO", "Lightning TorchCheckpointIO"]
     assert "| file + directory |" in rows[1] and "| 1.00x |" in rows[0]
+
+
+def test_run_all_keeps_sections_no_script_writes() -> None:
+    """The fuzzing summary (Q7, written by hand from fuzz_configs.py) survives a rerun; measured ones are replaced."""
+    run_all = _load("run_all")
+    old = "# B\n\n## Q5. Config\n\nold table\n\n## Q6. GPU\n\nold\n\n## Q7. Fuzzing\n\n| outcome | count |\n\n## How to rerun\n"
+    kept = run_all.carried_sections(old, {5, 8})
+    assert kept == ["## Q7. Fuzzing\n\n| outcome | count |\n"]
+    text = run_all.render([dict(name="bench_config", rc=1, seconds=1.0, stdout="", stderr="boom")], tiny=True,
+                          started="today", load_before="0.0", previous=old)
+    assert "## Q7. Fuzzing" in text and "old table" not in text
+    assert text.index("## Q7. Fuzzing") < text.index("## How to rerun")
