@@ -116,7 +116,7 @@ def _optimizer(text: str) -> list[str]:
             goal = " (goal: within 1.15x)" if row["variant"].startswith("merged") else ""
             best = row.get("min vs single group fastest min")
             out.append(f"{row['optimizer']} {row['variant']} ({row['groups']} groups): {row['vs single group fastest']} "
-                       f"the single-group floor{goal}" + (f" (fastest steps: {best})" if best else ""))
+                       f"the single-group floor" + (f" (fastest steps: {best})" if best else "") + goal)
     return out
 
 
