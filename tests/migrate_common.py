@@ -19,20 +19,20 @@ import runner_parity_common as common
 
 #: name -> (the parity scenario it continues, StopHook's iteration, the checkpoint it resumes from, tweaks)
 MIGRATIONS: dict[str, tuple[str, int, str, dict[str, Any]]] = {
-    # AdamW + MAE-style custom_keys, LinearLR then PolyLR; stopped in iteration 5, resumed from iter_4.
-    "adamw_paramwise": ("seed_runtime", 5, "iter_4.pth", {}),
     # SGD + bias/norm multipliers + momentum schedule; resumed with resume='<work_dir>/iter_4.pth'.
     "sgd_momentum": ("sgd_momentum", 5, "iter_4.pth", {"resume_path": True}),
     # accumulative_counts=2 + clipping: iter_3.pth is written inside the window of iterations 2-3.
     "accumulation_mid_window": ("accumulation_clipping", 4, "iter_3.pth", {"interval": 3, "not_bitwise": True}),
     # MMSeg's layer-decay constructor (its groups carry param_names).
     "layer_decay": ("layer_decay", 5, "iter_4.pth", {}),
-    # save_best='mse': the best score and file come back from MMEngine's runtime_info.
-    "save_best": ("save_best", 5, "iter_4.pth", {}),
+    # AdamW + MAE-style custom_keys, LinearLR then PolyLR, save_best='mse' (the best score and file
+    # come back from MMEngine's runtime_info); stopped in iteration 5, resumed from iter_4.
+    "adamw_paramwise_save_best": ("save_best", 5, "iter_4.pth", {}),
     # EpochBasedTrainLoop, converted warmup + by-epoch MultiStepLR: stopped at the end of epoch 2
     # (MMEngine ends the epoch when a hook stops the loop; Lightning stops after that batch).
     "epoch_loop": ("epoch_loop", 7, "epoch_2.pth", {}),
-    # This package's CheckpointHook writing MMEngine's format itself (format='mmengine'); here -> MMEngine only.
+    # Here -> MMEngine only: AdamW + custom_keys, CheckpointHook writing MMEngine's format itself
+    # (format='mmengine', the converter export_mmengine uses).
     "format_mmengine": ("seed_runtime", 5, "iter_4.pth", {"format": "mmengine"}),
 }
 #: The migrations MMEngine's Runner starts (MMEngine -> here).

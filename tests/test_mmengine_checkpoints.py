@@ -214,3 +214,84 @@ def test_checkpoint_format_is_checked(value: Any) -> None:
         Runtime(cfg).callbacks()
     assert str(info.value).startswith("default_hooks.checkpoint.format: must be one of ['lightning', 'mmengine']")
     assert "format='mmengine'" in str(info.value)
+
+
+class _Seg(torch.nn.Module):
+    def __init__(self, width: int = 2) -> None:
+        super().__init__()
+        self.backbone = torch.nn.Linear(width, width)
+        self.decode_head = torch.nn.Linear(width, 1)
+
+
+class _Holder(torch.nn.Module):
+    """A LightningModule-like holder of the network MMEngine trained (``self.model``)."""
+
+    def __init__(self, width: int = 2) -> None:
+        super().__init__()
+        self.model = _Seg(width)
+
+
+_CFG = {"train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 12},
+        "optim_wrapper": {"optimizer": {"type": "AdamW", "lr": 0.01}, "accumulative_counts": 2}}
+
+
+def test_resume_check_for_a_network_held_as_an_attribute(tmp_path: Path) -> None:
+    """The ``model.`` prefix is added before the weights are checked and handed to Lightning."""
+    from lightning_runtime.checkpoint import AtomicCheckpointIO
+    from lightning_runtime.checkpoint._resume import check_checkpoint_path, mmengine_resume_context
+    from lightning_runtime.errors import ConfigError
+
+    holder = _Holder()
+    assert mmengine_resume_context(_CFG, holder) == MMEngineResume(prefix="model.", accumulative_counts=2, max_iters=12)
+    path = tmp_path / "iter_6.pth"
+    ckpt = _mmengine_checkpoint(6)
+    ckpt["state_dict"] = OrderedDict(holder.model.state_dict())
+    save_mmengine(ckpt, path)
+    summary = check_checkpoint_path(str(path), holder, "resume", cfg=_CFG)
+    assert summary["mmengine"] is True and summary["optimizer_states"] is None
+    loaded = AtomicCheckpointIO().load_checkpoint(str(path))  # what Lightning then restores
+    assert list(loaded["state_dict"]) == ["model.backbone.weight", "model.backbone.bias", "model.decode_head.weight",
+                                          "model.decode_head.bias"]
+    assert loaded["global_step"] == 3 and loaded["loops"]["fit_loop"]["epoch_loop.state_dict"] == {"_batches_that_stepped": 2}
+    with pytest.raises(ConfigError) as info:
+        check_checkpoint_path(str(path), _Holder(width=3), "resume", cfg=_CFG)
+    assert "model.backbone.weight: checkpoint [2, 2], model [3, 3]" in str(info.value)
+
+
+def _mmengine_optimizer(model: torch.nn.Module, lrs: list[float]) -> dict[str, Any]:
+    """MMEngine's per-parameter AdamW state for ``model``: parameter i's exp_avg is filled with i."""
+    params = list(model.named_parameters())
+    return {"state": {i: {"step": torch.tensor(3.0), "exp_avg": torch.full(p.shape, float(i))}
+                      for i, (_, p) in enumerate(params)},
+            "param_groups": [{"lr": lr, "weight_decay": 0.0 if "bias" in n else 0.01, "betas": (0.9, 0.999),
+                              "initial_lr": 0.01, "params": [i]} for i, ((n, _), lr) in enumerate(zip(params, lrs))],
+            "base_param_settings": {"params": torch.tensor([0.0]), "lr": 0.005}}
+
+
+def test_optimizer_state_mapped_by_name_into_merged_groups() -> None:
+    from lightning_runtime.checkpoint._from_mmengine import optimizer_state_from_mmengine
+    from lightning_runtime.errors import ConfigError
+
+    seg = _Seg()
+    named = dict(seg.named_parameters())
+    # merged here: the biases (no decay) first, then the weights; MMEngine numbered them in named_parameters() order
+    optimizer = torch.optim.AdamW([
+        {"params": [named["backbone.bias"], named["decode_head.bias"]], "weight_decay": 0.0, "name": "no_decay",
+         "param_names": ["backbone.bias", "decode_head.bias"]},
+        {"params": [named["backbone.weight"], named["decode_head.weight"]], "weight_decay": 0.01, "name": "base",
+         "param_names": ["backbone.weight", "decode_head.weight"]}], lr=0.01)
+    state = optimizer_state_from_mmengine(_mmengine_optimizer(seg, [0.005] * 4), optimizer, seg, "iter_6.pth")
+    # named_parameters(): backbone.weight 0, backbone.bias 1, decode_head.weight 2, decode_head.bias 3
+    assert [float(state["state"][i]["exp_avg"].flatten()[0]) for i in range(4)] == [1.0, 3.0, 0.0, 2.0]
+    assert [g["lr"] for g in state["param_groups"]] == [0.005, 0.005]
+    assert [g["params"] for g in state["param_groups"]] == [[0, 1], [2, 3]]
+    assert [g["name"] for g in state["param_groups"]] == ["no_decay", "base"]
+    optimizer.load_state_dict(state)  # torch takes it as is
+    assert torch.equal(optimizer.state[named["decode_head.bias"]]["exp_avg"], torch.full((1,), 3.0))
+
+    with pytest.raises(ConfigError) as info:  # merged here, different in MMEngine: the config changed
+        optimizer_state_from_mmengine(_mmengine_optimizer(seg, [0.005, 0.004, 0.005, 0.005]), optimizer, seg, "f.pth")
+    assert "param group 'no_decay' had different 'lr'" in str(info.value)
+    with pytest.raises(ConfigError) as info:  # another model: the state does not line up
+        optimizer_state_from_mmengine(_mmengine_optimizer(_Seg(width=3), [0.005] * 4), optimizer, seg, "f.pth")
+    assert "has shape [3, 3], but the parameter it lines up with (backbone.weight) has shape [2, 2]" in str(info.value)

@@ -193,6 +193,17 @@ def _fit_loop_state(n: int, epoch: int, ctx: MMEngineResume) -> tuple[dict[str, 
     return state, current_epoch, steps
 
 
+def _evaluation_loops() -> dict[str, Any]:
+    """Lightning's validate/test/predict loop states before any run (``Trainer.validate(ckpt_path=...)`` reads them)."""
+    def loop(last: bool) -> dict[str, Any]:
+        progress: dict[str, Any] = {"total": _tracker(0), "current": _tracker(0)}
+        if last:
+            progress["is_last_batch"] = False
+        return {"state_dict": {}, "batch_progress": progress}
+
+    return {"validate_loop": loop(True), "test_loop": loop(True), "predict_loop": loop(False)}
+
+
 def _int(value: Any, what: str, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 0:
         raise ConfigError(f"{path}: meta[{what!r}] is {value!r}, not an iteration count", path="resume",
@@ -231,7 +242,7 @@ def to_lightning(checkpoint: Mapping[str, Any], ctx: MMEngineResume, *, path: st
         "global_step": steps,
         "pytorch-lightning_version": pl.__version__,
         "state_dict": {ctx.prefix + str(k): v for k, v in checkpoint["state_dict"].items()},
-        "loops": {"fit_loop": loops},
+        "loops": {"fit_loop": loops, **_evaluation_loops()},
         "callbacks": {"CheckpointHook": {
             "keep_ckpt_ids": keep, "best_score": scores, "best_ckpt": best,
             "last_ckpt": os.path.basename(last) if isinstance(last, str) else None, "pending_delete": []}},
