@@ -72,6 +72,26 @@ def test_conversion_numbers() -> None:
     assert out["mmengine_resume"]["seed"] == 1234 and out["mmengine_resume"]["iter"] == 6
 
 
+def test_conversion_of_several_best_metrics_and_an_epoch_checkpoint() -> None:
+    """MMEngine keeps one best score/file per metric under suffixed keys; epoch_N.pth ends a pass."""
+    ckpt = _mmengine_checkpoint(8)
+    info = ckpt["message_hub"]["runtime_info"]
+    for key in ("best_score", "best_ckpt"):
+        del info[key]
+    info.update(best_score_mIoU=np.float64(0.5), best_ckpt_mIoU="/x/best_mIoU_epoch_1.pth",
+                best_score_aAcc=np.float64(0.75), best_ckpt_aAcc="/x/best_aAcc_epoch_2.pth")
+    ckpt["meta"].update(epoch=2, iter=8)
+    out = to_lightning(ckpt, MMEngineResume(by_epoch=True))
+    hook = out["callbacks"]["CheckpointHook"]
+    assert hook["best_score"] == {"mIoU": 0.5, "aAcc": 0.75}
+    assert hook["best_ckpt"] == {"mIoU": "best_mIoU_epoch_1.pth", "aAcc": "best_aAcc_epoch_2.pth"}
+    loop = out["loops"]["fit_loop"]
+    assert loop["epoch_progress"]["total"] == {"ready": 2, "completed": 1, "started": 2, "processed": 2}
+    assert loop["epoch_loop.batch_progress"]["current"] == {"ready": 4, "completed": 4, "started": 4, "processed": 4}
+    assert loop["state_dict"]["combined_loader"] == [{"version": 1, "pass": 1, "offset": 4, "consumed": 8}]
+    assert (out["epoch"], out["global_step"]) == (1, 8)
+
+
 class _Evil:
     def __reduce__(self) -> Any:
         return (os.system, ("echo pwned",))
@@ -295,3 +315,18 @@ def test_optimizer_state_mapped_by_name_into_merged_groups() -> None:
     with pytest.raises(ConfigError) as info:  # another model: the state does not line up
         optimizer_state_from_mmengine(_mmengine_optimizer(_Seg(width=3), [0.005] * 4), optimizer, seg, "f.pth")
     assert "has shape [3, 3], but the parameter it lines up with (backbone.weight) has shape [2, 2]" in str(info.value)
+
+
+def test_export_one_merged_group_as_mmengine_built_it() -> None:
+    """One merged group: one MMEngine group, unless MMEngine built one per parameter (``paramwise_cfg`` set)."""
+    from lightning_runtime.checkpoint._export import mmengine_from_lightning
+
+    ckpt = _lightning_checkpoint()
+    state = ckpt["optimizer_states"][0]
+    state["param_groups"] = [{**state["param_groups"][1], "param_names": ["backbone.w", "backbone.norm.weight",
+                                                                          "decode_head.b"], "params": [0, 1, 2]}]
+    single = mmengine_from_lightning(ckpt)["optimizer"]
+    assert [g["params"] for g in single["param_groups"]] == [[0, 1, 2]] and "base_param_settings" not in single
+    split = mmengine_from_lightning(ckpt, per_parameter=True)["optimizer"]
+    assert [g["params"] for g in split["param_groups"]] == [[0], [1], [2]]
+    assert split["base_param_settings"]["lr"] == 0.5

@@ -603,9 +603,14 @@ class CheckpointHook(Callback):
 
         module = trainer.lightning_module
         settings = getattr(trainer.optimizers[0], BASE_PARAM_SETTINGS, None) if trainer.optimizers else None
+        wrapper = self._ctx.cfg.get("optim_wrapper") if self._ctx is not None else None
+        per_parameter = None  # MMEngine's constructors: one group per parameter with paramwise_cfg / a constructor
+        if isinstance(wrapper, Mapping):
+            per_parameter = bool(wrapper.get("paramwise_cfg")) or wrapper.get("constructor") not in (
+                None, "DefaultOptimWrapperConstructor")
         converted = mmengine_from_lightning(safe_load(path), prefix=network_prefix(module, optimization_root(module)),
                                             out_dir=self.out_dir or os.path.dirname(path),
-                                            base_param_settings=settings)
+                                            base_param_settings=settings, per_parameter=per_parameter)
         save_mmengine(converted, path)
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]) -> None:

@@ -169,7 +169,8 @@ def _message_hub(hub: Mapping[str, Any], hook: Mapping[str, Any] | None, out_dir
 
 
 def mmengine_from_lightning(checkpoint: Mapping[str, Any], *, weights_only: bool = False, prefix: str | None = None,
-                            out_dir: str = ".", base_param_settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                            out_dir: str = ".", base_param_settings: Mapping[str, Any] | None = None,
+                            per_parameter: bool | None = None) -> dict[str, Any]:
     """A Lightning checkpoint of this package as the dict MMEngine's ``Runner.save_checkpoint`` writes.
 
     Args:
@@ -178,6 +179,8 @@ def mmengine_from_lightning(checkpoint: Mapping[str, Any], *, weights_only: bool
         prefix: The LightningModule's attribute prefix to strip (default: :func:`infer_network_prefix`).
         out_dir: Where the MMEngine run will find its files (``last_ckpt`` / ``best_ckpt`` paths).
         base_param_settings: MMEngine's extra group of base values (default: the ``base`` group's values).
+        per_parameter: MMEngine built one group per parameter (``paramwise_cfg`` or a constructor
+            set); default: when there is more than one merged group here.
     """
     if is_mmengine_checkpoint(checkpoint):
         raise ConfigError("the checkpoint is already in MMEngine's format", path="checkpoint",
@@ -202,11 +205,13 @@ def mmengine_from_lightning(checkpoint: Mapping[str, Any], *, weights_only: bool
     if not states:
         return out
     groups = states[0]["param_groups"]
-    if len(groups) > 1:  # MMEngine built one group per parameter (paramwise_cfg / a constructor)
+    if len(groups) > 1 if per_parameter is None else per_parameter:  # paramwise_cfg / a constructor in MMEngine
         opt_state, mm_groups = _unmerge(states[0], list(state_dict))
         base = base_param_settings or next((g for g in groups if g.get("name") == "base"), None)
     else:
         (opt_state, mm_groups), base = _single(states[0]), None
+    if len(mm_groups) < 2:  # MMEngine's OptimWrapper keeps base_param_settings with several groups only
+        base = None
     optimizer: dict[str, Any] = {"state": opt_state, "param_groups": mm_groups}
     all_groups = list(mm_groups)
     if base is not None:
