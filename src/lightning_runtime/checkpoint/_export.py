@@ -226,7 +226,8 @@ def mmengine_from_lightning(checkpoint: Mapping[str, Any], *, weights_only: bool
 
 
 def export_mmengine(checkpoint: str | os.PathLike[str] | Mapping[str, Any], out: str | os.PathLike[str], *,
-                    weights_only: bool = False, prefix: str | None = None) -> dict[str, Any]:
+                    weights_only: bool = False, prefix: str | None = None,
+                    per_parameter: bool | None = None) -> dict[str, Any]:
     """Write ``checkpoint`` (a file of this package, or a loaded one) to ``out`` in MMEngine's format.
 
     The file is read with the ``weights_only`` allow-list and written atomically; MMEngine's
@@ -238,6 +239,8 @@ def export_mmengine(checkpoint: str | os.PathLike[str] | Mapping[str, Any], out:
         out: The ``.pth`` to write.
         weights_only: ``meta`` and ``state_dict`` only.
         prefix: The LightningModule's attribute prefix to strip (default: inferred).
+        per_parameter: MMEngine built one param group per parameter (``paramwise_cfg`` or a
+            constructor set); default: when the checkpoint has more than one merged group.
 
     Returns:
         The dict written.
@@ -258,6 +261,6 @@ def export_mmengine(checkpoint: str | os.PathLike[str] | Mapping[str, Any], out:
                           fix="export a checkpoint written by CheckpointHook / Lightning")
     out = os.fspath(out)
     converted = mmengine_from_lightning(loaded, weights_only=weights_only, prefix=prefix,
-                                        out_dir=os.path.dirname(os.path.abspath(out)))
+                                        out_dir=os.path.dirname(os.path.abspath(out)), per_parameter=per_parameter)
     save_mmengine(converted, out)
     return converted
