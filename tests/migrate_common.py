@@ -31,9 +31,9 @@ MIGRATIONS: dict[str, tuple[str, int, str, dict[str, Any]]] = {
     # EpochBasedTrainLoop, converted warmup + by-epoch MultiStepLR: stopped at the end of epoch 2
     # (MMEngine ends the epoch when a hook stops the loop; Lightning stops after that batch).
     "epoch_loop": ("epoch_loop", 7, "epoch_2.pth", {}),
-    # Here -> MMEngine only: AdamW + custom_keys, CheckpointHook writing MMEngine's format itself
-    # (format='mmengine', the converter export_mmengine uses).
-    "format_mmengine": ("seed_runtime", 5, "iter_4.pth", {"format": "mmengine"}),
+    # Here -> MMEngine only: MMSeg's layer decay, CheckpointHook writing MMEngine's format itself
+    # (format='mmengine', the converter export_mmengine uses, with the live base_param_settings).
+    "format_mmengine": ("layer_decay", 5, "iter_4.pth", {"format": "mmengine"}),
 }
 #: The migrations MMEngine's Runner starts (MMEngine -> here).
 FROM_MMENGINE = tuple(sorted(n for n, m in MIGRATIONS.items() if "format" not in m[3]))

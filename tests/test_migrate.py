@@ -168,8 +168,8 @@ def test_checkpoint_files(migrated: tuple[dict, dict]) -> None:
 
 
 # ------------------------------------------------------------------------------ here -> MMEngine
-#: Exported and resumed by MMEngine's Runner (layer decay is not: see docs/checkpoints.md);
-#: ``format_mmengine`` (AdamW + custom_keys): CheckpointHook(format='mmengine') wrote MMEngine's format itself.
+#: Exported and resumed by MMEngine's Runner; ``format_mmengine`` (MMSeg layer decay):
+#: CheckpointHook(format='mmengine') wrote MMEngine's format itself.
 EXPORTS = ("epoch_loop", "format_mmengine", "sgd_momentum")
 
 

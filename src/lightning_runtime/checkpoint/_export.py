@@ -8,8 +8,9 @@ MMEngine's tools (``tools/test.py``, MMDeploy, ``mmengine.runner.load_checkpoint
 * ``state_dict``: the network's own keys, the LightningModule's attribute prefix (``model.``)
   stripped, as MMEngine's model sees them;
 * ``optimizer``: MMEngine's layout, one param group per parameter in ``named_parameters()`` order
-  when MMEngine builds those (``paramwise_cfg``: more than one merged group here), with
-  ``base_param_settings`` (the ``base`` group's values: the optimizer's own, scheduled);
+  when MMEngine builds those (``paramwise_cfg``: more than one merged group here), MMSeg's
+  layer-decay groups as they are (``group_name``, ``param_names``), with ``base_param_settings``
+  (the optimizer's own values, scheduled: the live ones, else the ``base`` group's);
 * ``param_schedulers``: per ``param_scheduler`` entry, the state MMEngine's scheduler restores
   (``last_step``, ``_global_step``, ``base_values``, ``_last_value``), computed from the iteration;
 * ``message_hub``: the scalar histories as MMEngine ``HistoryBuffer`` objects, the runtime info,
@@ -102,12 +103,21 @@ def _unmerge(state: Mapping[str, Any], order: Sequence[str]) -> tuple[dict[int, 
     return new_state, new_groups
 
 
-def _single(state: Mapping[str, Any]) -> tuple[dict[int, Any], list[dict[str, Any]]]:
-    group = state["param_groups"][0]
-    ids = list(group["params"])
+def _as_is(state: Mapping[str, Any], keep: tuple[str, ...] = ()) -> tuple[dict[int, Any], list[dict[str, Any]]]:
+    """The groups as they are, parameters renumbered in group order (``keep``: group keys MMEngine has too)."""
     saved_state = state.get("state") or {}
-    return ({i: saved_state[pid] for i, pid in enumerate(ids) if pid in saved_state},
-            [{**{k: v for k, v in group.items() if k not in _GROUP_ONLY}, "params": list(range(len(ids)))}])
+    new_state: dict[int, Any] = {}
+    new_groups: list[dict[str, Any]] = []
+    index = 0
+    for group in state["param_groups"]:
+        ids = []
+        for pid in group["params"]:
+            if pid in saved_state:
+                new_state[index] = saved_state[pid]
+            ids.append(index)
+            index += 1
+        new_groups.append({**{k: v for k, v in group.items() if k not in _GROUP_ONLY or k in keep}, "params": ids})
+    return new_state, new_groups
 
 
 def _schedules(checkpoint: Mapping[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
@@ -205,11 +215,14 @@ def mmengine_from_lightning(checkpoint: Mapping[str, Any], *, weights_only: bool
     if not states:
         return out
     groups = states[0]["param_groups"]
-    if len(groups) > 1 if per_parameter is None else per_parameter:  # paramwise_cfg / a constructor in MMEngine
+    base = base_param_settings or next((g for g in groups if g.get("name") == "base"), None)
+    if all("group_name" in g for g in groups) and per_parameter is not False:
+        # MMSeg's layer-decay constructors: MMEngine's groups are these (one per layer and decay, named)
+        opt_state, mm_groups = _as_is(states[0], keep=("param_names",))
+    elif len(groups) > 1 if per_parameter is None else per_parameter:  # paramwise_cfg / a constructor in MMEngine
         opt_state, mm_groups = _unmerge(states[0], list(state_dict))
-        base = base_param_settings or next((g for g in groups if g.get("name") == "base"), None)
     else:
-        (opt_state, mm_groups), base = _single(states[0]), None
+        opt_state, mm_groups = _as_is(states[0])
     if len(mm_groups) < 2:  # MMEngine's OptimWrapper keeps base_param_settings with several groups only
         base = None
     optimizer: dict[str, Any] = {"state": opt_state, "param_groups": mm_groups}
