@@ -19,6 +19,7 @@ had never stopped (``docs/checkpoints.md``):
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,8 @@ from lightning_runtime.schedulers import ParamSchedulerStack
 from lightning_runtime.runtime import _lightning_compat as compat
 
 __all__ = ["ResumeState", "collect_rng_states", "restore_rng_states", "accumulated_grads"]
+
+log = logging.getLogger("lightning_runtime")
 
 
 def collect_rng_states() -> dict[str, Any]:
@@ -165,6 +168,10 @@ class ResumeState:
                 states.append(scheduler.state_dict())
             ckpt["lr_schedulers"] = states
             self._check_schedule(ckpt, trainer, path, n, warn_once)
+        if trainer.is_global_zero:
+            meta = ckpt.get("meta") or {}
+            log.info("Resuming MMEngine's checkpoint %s: epoch %s, iter %d%s", path, meta.get("epoch"), n,
+                     "; optimizer state mapped by parameter name" if "optimizer" in saved else "")
 
     @staticmethod
     def _check_schedule(ckpt: dict[str, Any], trainer: pl.Trainer, path: str, n: int,
