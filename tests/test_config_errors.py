@@ -56,8 +56,14 @@ def check(err: ConfigError, *, file: Path | str | None, line: int | None, path: 
         ("f = lambda x: x\n", 1, "f", "'lambda' is not allowed"),
         ("x = 1\ndef f():\n    return 1\n", 2, None, "'def' is not allowed"),
         ("class A:\n    pass\n", 1, None, "'class' is not allowed"),
-        ("for i in range(3):\n    x = i\n", 1, None, "for loop is not allowed"),
-        ("if True:\n    x = 1\n", 1, None, "if statement is not allowed"),
+        ("i = 0\nwhile i < 3:\n    i += 1\n", 2, None, "while loop is not allowed"),
+        ("for i in range(3):\n    if i:\n        break\n", 3, None, "'break' is not allowed"),
+        ("for i in range(3):\n    continue\n", 2, None, "'continue' is not allowed"),
+        ("d = dict()\nfor d['k'] in range(3):\n    pass\n", 2, None,
+         "the loop target 'd['k']' (loop over names: for x in ..., for k, v in ...) is not allowed"),
+        ("for i in range(3):\n    import os\n", 2, None, "'import os' imports code"),
+        ("if True:\n    def f():\n        pass\n", 2, None, "'def' is not allowed"),
+        ("for __class__ in range(3):\n    pass\n", 1, "__class__", "dunder name '__class__'"),
         ("with open('f') as f:\n    x = 1\n", 1, None, "with statement is not allowed"),
         ("y = 1\nx = (z := 3)\n", 2, "x", "assignment expression (:=) is not allowed"),
         ("tag = f\"{open('/tmp/x')}\"\n", 1, "tag", "calling 'open()' is not allowed"),
@@ -79,6 +85,28 @@ def test_forbidden_constructs(tmp_path: Path, source: str, line: int, path: str 
     err = error_of(cfg)
     check(err, file=cfg, line=line, path=path, says=says)
     assert "expected: literals, dict()/list()/tuple()/set() calls" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "path", "says"),
+    [
+        ("for i in range(3):\n    _base_ = ['a.py']\n", 2, None,
+         "_base_ can only be assigned at the top level"),
+        ("for i in 5:\n    pass\n", 1, "i", "cannot iterate over int"),
+        ("d = dict(a=1)\nfor k in d:\n    d[k + 'x'] = 1\n", 2, "d",
+         "RuntimeError: dictionary changed size during iteration"),
+        ("for a, b in [(1, 2, 3)]:\n    pass\n", 1, None, "cannot unpack tuple into 2 names"),
+        ("xs = [1, 2]\nfor x in xs:\n    if x > 1:\n        y = xs[5]\n", 4, "y",
+         "IndexError: list index out of range"),
+        ("for i in range(2):\n    pass\nelse:\n    assert i == 0, 'last'\n", 4, None,
+         "the config's own check 'assert i == 0' failed: last"),
+    ],
+)
+def test_loop_and_if_errors_name_the_line(tmp_path: Path, source: str, line: int,
+                                          path: str | None, says: str) -> None:
+    """An error inside a ``for``/``if`` block names the line of the statement that failed."""
+    cfg = write(tmp_path, source)
+    check(error_of(cfg), file=cfg, line=line, path=path, says=says)
 
 
 def test_nothing_runs_a_config_that_would_create_a_file(tmp_path: Path) -> None:

@@ -95,6 +95,32 @@ CASES: dict[str, tuple[dict[str, str | bytes], str, int | None, str | None, str]
     "deepcopy_in_comprehension": (
         {"cfg.py": "import copy\na = [[0] * 300] * 300\nb = [copy.deepcopy(a) for _ in range(10 ** 5)]\n"},
         "cfg.py", 3, "b", "evaluation exceeds 500000 steps of work"),
+    # for statements: every iteration, statement and expression node is a step of work
+    "for_huge_range": ({"cfg.py": "for i in range(10 ** 9):\n    pass\n"}, "cfg.py", 1, "i",
+                       "range of 1000000000 elements exceeds the limit of 100000"),
+    "for_nested": ({"cfg.py": "for i in range(10 ** 5):\n    for j in range(10 ** 5):\n        x = i\n"},
+                   "cfg.py", 3, "x", "evaluation exceeds 500000 steps of work"),
+    "for_nested_50_deep": (
+        {"cfg.py": "".join("    " * k + f"for i{k} in range(10):\n" for k in range(50))
+         + "    " * 50 + "pass\n"}, "cfg.py", 51, None, "evaluation exceeds 500000 steps of work"),
+    # 5 steps before the loop, 1 + 5000 * 2 per iteration: the 4973rd 'if' of the 50th iteration
+    "for_many_if_statements": (
+        {"cfg.py": "for i in range(10 ** 5):\n" + "    if 0:\n        pass\n" * 5000}, "cfg.py",
+        9946, None, "evaluation exceeds 500000 steps of work"),
+    "for_large_expression_in_body": (
+        {"cfg.py": "for i in range(10 ** 5):\n    x = " + " and ".join(["1"] * 40000) + "\n"},
+        "cfg.py", 2, "x", "evaluation exceeds 500000 steps of work"),
+    "comprehension_large_element": (
+        {"cfg.py": "x = [(" + " and ".join(["1"] * 40000) + ") for i in range(10 ** 5)]\n"},
+        "cfg.py", 1, "x", "evaluation exceeds 500000 steps of work"),
+    "for_appends_to_what_it_iterates": ({"cfg.py": "l = [1]\nfor x in l:\n    l.append(x)\n"},
+                                        "cfg.py", 3, None, "evaluation exceeds 500000 steps of work"),
+    "for_appends_deep_nesting": (
+        {"cfg.py": "a = []\nroot = a\nfor i in range(100):\n    b = []\n    a.append(b)\n    a = b\n"},
+        "cfg.py", 2, "root[0][0][0][0][0][0][0][0]", "value nested deeper than 32 levels"),
+    "for_append_makes_cycle": (
+        {"cfg.py": "a = dict(x=[])\nfor k in ['x']:\n    a[k].extend(dict(y=a).values())\n"},
+        "cfg.py", 3, "a", "value contains itself"),
     "many_top_level_keys": ({"cfg.py": "".join(f"k{i} = {i}\n" for i in range(200_000))},
                             "cfg.py", None, None, "config file larger than 256000 bytes"),
     "many_statements": ({"cfg.py": "a = 1\n" * 6000}, "cfg.py", 5001, None,
@@ -269,7 +295,8 @@ def test_range_is_kept_and_dumps_back(tmp_path: Path) -> None:
 CLI_BOMBS = ["yaml_interpolation_bomb", "yaml_interpolation_empty_strings", "base_substitution_bomb",
              "percent_star_width", "fstring_many_parts", "many_top_level_keys", "nested_600",
              "self_reference_item", "mutated_while_iterated", "dict_keys", "zip_top_level",
-             "yaml_nested_600", "json_nested_300", "non_utf8_with_cookie"]
+             "yaml_nested_600", "json_nested_300", "non_utf8_with_cookie", "for_nested",
+             "for_large_expression_in_body"]
 
 
 # sets the limit, then becomes the CLI (no preexec_fn: it is unsafe when threads exist)

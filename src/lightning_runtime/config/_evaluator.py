@@ -13,9 +13,16 @@ What a config may use (everything the 769 MMSegmentation 1.x configs use, and a 
 * ``del`` of a name, of a key of ``_base_`` (``del _base_.model``) or of an item (``del d['k']``)
 * ``import copy`` with ``copy.deepcopy(x)`` / ``copy.copy(x)`` of config data
 * ``assert`` over config data (one that fails is a :class:`ConfigError` at its line)
+* ``for`` statements over config data (targets: names or tuples of names; an ``else:`` runs at the
+  end, as there is no ``break``) and ``if``/``elif``/``else``, whose bodies hold these statements;
+  loop variables stay top-level names, as when MMEngine runs the file
+
+Every statement run and every expression node evaluated counts as a step of work
+(:attr:`Limits.max_steps`), so loops are bounded like comprehensions.
 
 Everything else (other imports, other calls, attribute access on anything but ``_base_``/config
-dicts, lambdas, ``def``/``class``/loops/``with``, dunder names, walrus) is a :class:`ConfigError`
+dicts, lambdas, ``def``/``class``/``while``/``break``/``continue``/``with``, dunder names, walrus)
+is a :class:`ConfigError`
 naming ``file:line`` and what is allowed; an import of any other module says that the file needs
 code execution. Sizes are bounded (:class:`~lightning_runtime.config._limits.Limits`), so ``10**10**10``,
 ``'a' * 10**12`` or ``[0] * 10**10`` are refused quickly without allocating anything.
@@ -32,7 +39,7 @@ import ast
 import copy
 import re
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from lightning_runtime.config._limits import (
@@ -91,8 +98,9 @@ _UNARY: dict[type, Callable[[Any], Any]] = {
 #: How an error names a statement or expression that a config may not hold.
 _NAMES = {
     ast.Import: "import", ast.ImportFrom: "import", ast.FunctionDef: "def", ast.AsyncFunctionDef:
-    "def", ast.ClassDef: "class", ast.Lambda: "lambda", ast.For: "for loop", ast.While:
-    "while loop", ast.If: "if statement", ast.With: "with statement", ast.Try: "try statement",
+    "def", ast.ClassDef: "class", ast.Lambda: "lambda", ast.AsyncFor: "async for loop",
+    ast.While: "while loop", ast.Break: "break", ast.Continue: "continue", ast.With:
+    "with statement", ast.Try: "try statement",
     ast.NamedExpr: "assignment expression (:=)", ast.Global: "global",
     ast.Nonlocal: "nonlocal", ast.Raise: "raise", ast.Await: "await",
     ast.Yield: "yield", ast.YieldFrom: "yield", ast.Return: "return",
@@ -122,6 +130,8 @@ class _CopyModule:
 
 
 _COPY_MODULE = _CopyModule()
+#: Data methods whose work is the size of their argument, not of the list or dict they change.
+_ADDING = frozenset({"append", "extend", "update", "setdefault", "get"})
 
 
 class Evaluator:
@@ -142,6 +152,9 @@ class Evaluator:
         self.scopes: list[dict[str, Any]] = []
         self.line = 1
         self.target: str | None = None
+        # a method call written as a statement (xs.append(x)) and the values it passed in
+        self.statement_call: ast.Call | None = None
+        self.added: list[Any] = []
         # work is counted over the whole load when the caller shares ``budget = [size, steps]``
         if len(self.budget) < 2:
             self.budget.append(0)
@@ -155,10 +168,9 @@ class Evaluator:
 
     def not_allowed(self, what: str, node: ast.AST) -> ConfigError:
         fix = "compute the value outside the config, or write it out as a literal"
-        if isinstance(node, ast.For):  # MMPose/MMagic configs build lists or edit items in loops
-            fix = ("write the loop as data: a comprehension builds a list (items += "
-                   "[dict(ann_file=f'{x}.json') for x in xs]), one assignment per item changes "
-                   "items (loaders[0]['dataset']['pipeline'][2]['sigma'] = 15)")
+        if isinstance(node, ast.While | ast.Break | ast.Continue):
+            fix = ("loop over data with 'for x in items:' (with 'if' inside to skip items), or "
+                   "build the list with a comprehension")
         return self.error(
             f"{what} is not allowed in a config file (configs are read as data, never run)",
             node, expected=ALLOWED, fix=fix,
@@ -200,20 +212,30 @@ class Evaluator:
     # -- statements ----------------------------------------------------------------------------
     def run(self, tree: ast.Module) -> dict[str, Any]:
         for stmt in tree.body:
-            self.line = stmt.lineno
-            self.target = None
             try:
-                self.statement(stmt)
+                self.statement(stmt, top=True)
             except RecursionError:
                 raise self.error("statement nested too deeply", stmt,
                                  fix="split the expression: assign parts to names first") from None
         return self.ns
 
-    def statement(self, stmt: ast.stmt) -> None:
+    def block(self, body: list[ast.stmt]) -> None:
+        """The statements of a ``for`` or ``if`` body, in order."""
+        for stmt in body:
+            self.statement(stmt)
+
+    def statement(self, stmt: ast.stmt, top: bool = False) -> None:
+        """Run one statement; ``top`` for the file's own (a ``_base_ =`` is only read there)."""
+        self.line = stmt.lineno
+        self.target = None
+        self.step()
         if isinstance(stmt, ast.Assign):
             first = stmt.targets[0]
             if isinstance(first, ast.Name) and first.id == "_base_":
-                return  # read separately, as MMEngine does
+                if top:
+                    return  # read separately, as MMEngine does
+                raise self.error("_base_ can only be assigned at the top level of the file",
+                                 stmt, fix="move '_base_ = [...]' out of the for/if block")
             self.target = _target_name(first)
             value = self.eval(stmt.value)
             self.spend(value)
@@ -238,9 +260,13 @@ class Evaluator:
                 return  # docstring or bare literal
             if isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute):
                 self.target = _target_name(stmt.value.func.value)
+                self.statement_call, self.added = stmt.value, []
                 self.eval(stmt.value)
-                if not self._is_copy_module(stmt.value.func.value):
-                    self.spend(self.eval(stmt.value.func.value))
+                # what the call put into the config (xs.append(x): x) counts towards the total
+                # size, and is where a cycle would show (x reaches xs, which now holds x): the
+                # receiver is not measured again, so a loop of n appends is n steps, not n**2
+                for value in self.added:
+                    self.spend(value)
                 return
             raise self.not_allowed("an expression statement other than a method call", stmt)
         elif isinstance(stmt, ast.Pass):
@@ -253,15 +279,63 @@ class Evaluator:
             self.check_assert(stmt)
         elif isinstance(stmt, ast.Import | ast.ImportFrom):
             self.import_copy(stmt)
+        elif isinstance(stmt, ast.For):
+            self.for_loop(stmt)
+        elif isinstance(stmt, ast.If):
+            self.block(stmt.body if self.eval(stmt.test) else stmt.orelse)
         else:
             what = _NAMES.get(type(stmt), f"the statement {type(stmt).__name__}")
             raise self.not_allowed(f"'{what}'" if " " not in what else what, stmt)
 
+    def for_loop(self, stmt: ast.For) -> None:
+        """``for names in data: ...`` as Python runs it: the loop variables stay top-level names.
+
+        Each iteration is a step of work (and so is each statement and expression in the body), so
+        nested or long loops end in a :class:`ConfigError` once :attr:`Limits.max_steps` is spent.
+        """
+        self._check_loop_target(stmt.target)
+        name = self.target = _target_name(stmt.target)
+        iterable = self.iterable(stmt.iter)
+        simple: str | None = None  # a plain name is checked once here, not at every iteration
+        if isinstance(stmt.target, ast.Name):
+            self.check_bindable(stmt.target)
+            simple = stmt.target.id
+        try:
+            for item in iterable:
+                self.step()
+                self.line, self.target = stmt.lineno, name
+                if simple is not None:
+                    self.ns[simple] = item
+                else:
+                    self.assign(stmt.target, item)
+                self.block(stmt.body)
+        except RuntimeError as exc:  # a dict or set changed size while the loop iterated it
+            if isinstance(exc, RecursionError):
+                raise
+            raise self.error(f"RuntimeError: {exc}", stmt,
+                             fix="iterate over a copy (list(d)) when changing what you iterate "
+                                 "over") from None
+        self.block(stmt.orelse)  # no 'break' in a config: the else block always runs
+
+    def _check_loop_target(self, target: ast.expr) -> None:
+        if isinstance(target, ast.Tuple | ast.List):
+            for elt in target.elts:
+                self._check_loop_target(elt)
+        elif not isinstance(target, ast.Name):
+            raise self.not_allowed(f"the loop target '{_describe(target)}' (loop over names: "
+                                   "for x in ..., for k, v in ...)", target)
+
+    def iterable(self, node: ast.expr) -> Any:
+        """The value of ``node`` if a loop or a comprehension can iterate over it."""
+        iterable = self.eval(node)
+        if not isinstance(iterable, list | tuple | dict | set | frozenset | str | range) and \
+                not _is_lazy_iter(iterable) and not hasattr(iterable, "__iter__"):
+            raise self.error(f"cannot iterate over {type(iterable).__name__}", node)
+        return iterable
+
     def assign(self, target: ast.expr, value: Any) -> None:
         if isinstance(target, ast.Name):
-            self.check_name(target.id, target)
-            if target.id == "_base_":
-                raise self.error("_base_ cannot be assigned here", target)
+            self.check_bindable(target)
             self.ns[target.id] = value
         elif isinstance(target, ast.Tuple | ast.List):
             values = list(value) if isinstance(value, list | tuple | str | range) else None
@@ -296,6 +370,12 @@ class Evaluator:
             raise self.error(f"cannot {verb} an item of {type(obj).__name__}", target)
         self.guard(key)
         return obj, key
+
+    def check_bindable(self, target: ast.Name) -> None:
+        """A name that an assignment or a loop may bind (no dunder name, not ``_base_``)."""
+        self.check_name(target.id, target)
+        if target.id == "_base_":
+            raise self.error("_base_ cannot be assigned here", target)
 
     def check_name(self, name: str, node: ast.AST) -> None:
         if name.startswith("__") and name.endswith("__"):
@@ -382,12 +462,13 @@ class Evaluator:
 
     # -- expressions ---------------------------------------------------------------------------
     def eval(self, node: ast.expr) -> Any:
-        method = getattr(self, "e_" + type(node).__name__, None)
+        self.step()
+        method = _EXPRESSIONS.get(type(node))
         if method is None:
             what = _NAMES.get(type(node), f"the expression {type(node).__name__}")
             raise self.not_allowed(f"'{what}'" if " " not in what else what, node)
         try:
-            return method(node)
+            return method(self, node)
         except ConfigError:
             raise
         except RecursionError:
@@ -743,10 +824,19 @@ class Evaluator:
 
     def _method(self, obj: Any, name: str, args: list[Any], kwargs: dict[str, Any],
                 node: ast.AST) -> Any:
-        self.step(1 + len(obj))
-        self.guard(obj)  # index/count/pop compare elements: bound the receiver too
+        if name in _ADDING and isinstance(obj, list | dict):
+            self.step()  # the work is the argument's size, counted below
+            if name in ("extend", "update") and args and \
+                    not isinstance(args[0], list | tuple | dict | set | frozenset | str):
+                args = [_materialize(args[0], self), *args[1:]]  # views, zip: checked as data
+        else:
+            self.step(1 + len(obj))  # they copy, shift or scan the receiver
+        if name in ("index", "count"):
+            self.guard(obj)  # they compare elements: bound the receiver too
         for a in [*args, *kwargs.values()]:
             self.guard(a)
+        if node is self.statement_call:
+            self.added = [*args, *kwargs.values()]
         if name == "extend" and args:
             self.check_len(len(obj) + len(args[0]))
         if name in ("append", "insert"):
@@ -780,10 +870,7 @@ class Evaluator:
         gen = gens[i]
         if gen.is_async:
             raise self.not_allowed("async comprehension", gen.iter)
-        iterable = self.eval(gen.iter)
-        if not isinstance(iterable, list | tuple | dict | set | frozenset | str | range) and \
-                not _is_lazy_iter(iterable) and not hasattr(iterable, "__iter__"):
-            raise self.error(f"cannot iterate over {type(iterable).__name__}", gen.iter)
+        iterable = self.iterable(gen.iter)
         for item in iterable:
             self.step()
             self._bind(gen.target, item, scope)
@@ -829,6 +916,13 @@ class Evaluator:
 
         self._comprehension(node.generators, emit)
         return out
+
+
+#: ``ast`` expression type -> the ``Evaluator.e_<Node>`` method that evaluates it.
+_EXPRESSIONS: dict[type, Callable[[Evaluator, Any], Any]] = {
+    getattr(ast, name[2:]): getattr(Evaluator, name)
+    for name in dir(Evaluator) if name.startswith("e_") and hasattr(ast, name[2:])
+}
 
 
 def _describe(node: ast.expr) -> str:
@@ -939,12 +1033,23 @@ def check_data(data: dict[str, Any], filename: str, limits: Limits,
                               file=filename, fix=LIMIT_FIX)
 
 
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements of ``body`` in source order, those inside ``for``/``if`` blocks included."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.For | ast.If):
+            yield from _statements(stmt.body)
+            yield from _statements(stmt.orelse)
+
+
 def _line_of(tree: ast.Module, key: str) -> int | None:
-    """Line of the last top-level statement that assigns or changes ``key``."""
+    """Line of the last statement that assigns or changes ``key`` (a loop variable included)."""
     line = None
-    for stmt in tree.body:
+    for stmt in _statements(tree.body):
         targets: list[ast.expr] = []
-        if isinstance(stmt, ast.Assign):
+        if isinstance(stmt, ast.For):
+            targets = [elt for elt in ast.walk(stmt.target) if isinstance(elt, ast.Name)]
+        elif isinstance(stmt, ast.Assign):
             targets = stmt.targets
         elif isinstance(stmt, ast.AnnAssign | ast.AugAssign):
             targets = [stmt.target]

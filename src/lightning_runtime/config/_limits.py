@@ -35,7 +35,8 @@ ALLOWED = (
     "comprehensions over config data, the pure builtins "
     "sum/len/range/enumerate/zip/min/max/abs/round/sorted/reversed/any/all/int/float/str/bool, "
     "the data methods update/get/copy/keys/values/items/pop/setdefault/append/extend/insert, "
-    "'...{}'.format(...) with plain fields, del, assert, and 'import copy' for "
+    "'...{}'.format(...) with plain fields, del, assert, for loops over data and "
+    "if/elif/else (holding these statements), and 'import copy' for "
     "copy.deepcopy(x)/copy.copy(x)"
 )
 
