@@ -234,3 +234,25 @@ def test_dispatcher_calls_only_what_each_callback_overrides() -> None:
     d.on_train_batch_end(None, None, None, None, 0)
     assert calls == ["A.start", "B.end"]
     assert d.state_key == d.state_key and "HookDispatcher" in d.state_key
+
+
+def test_runtime_trainer_profiler_records_nothing_unless_one_is_given(tmp_path: Path) -> None:
+    from lightning.pytorch.profilers import PassThroughProfiler, SimpleProfiler
+
+    from lightning_runtime.hooks._dispatch import NoOpProfiler
+
+    rt = Runtime(_cfg(tmp_path))
+    trainer = rt.build_trainer(enable_progress_bar=False)
+    assert isinstance(trainer.profiler, NoOpProfiler) and isinstance(trainer.profiler, PassThroughProfiler)
+    first = trainer.profiler.profile("a")
+    assert first is trainer.profiler.profile("b")  # one reusable context, nothing recorded
+    assert trainer.profiler.summary() == ""
+    # a profiler asked for is used (Lightning's name or an instance), and it records the hooks
+    assert isinstance(rt.build_trainer(profiler="simple").profiler, SimpleProfiler)
+    simple = SimpleProfiler(dirpath=str(tmp_path), filename="prof")
+    rt2 = Runtime(dict(_cfg(tmp_path / "p"), custom_hooks=[]))
+    torch.manual_seed(0)
+    trainer = rt2.fit(Boring(rt2), train_dataloaders=loader(8, 2), enable_progress_bar=False,
+                      enable_model_summary=False, profiler=simple)
+    assert trainer.profiler is simple
+    assert any("HookDispatcher" in action and "on_train_batch_end" in action for action in simple.recorded_durations)

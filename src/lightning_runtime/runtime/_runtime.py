@@ -530,7 +530,7 @@ class Runtime:
 
     def build_trainer(self, **overrides: Any) -> pl.Trainer:
         """``L.Trainer(**trainer_kwargs(), callbacks=callbacks(), **overrides)``; ``callbacks=`` adds."""
-        from lightning_runtime.hooks._dispatch import dispatch_hooks
+        from lightning_runtime.hooks._dispatch import NoOpProfiler, dispatch_hooks
 
         check_trainer_kwargs(overrides)
         kwargs = self.trainer_kwargs()
@@ -538,6 +538,7 @@ class Runtime:
         # consecutive hook callbacks are called through one dispatcher (hooks/_dispatch: less per-iteration
         # overhead in Lightning's callback dispatch; the same hook points, in the same order)
         kwargs["callbacks"] = dispatch_hooks(self.callbacks()) + list(overrides.pop("callbacks", None) or [])
+        kwargs["profiler"] = NoOpProfiler()  # Lightning's default (records nothing), cheaper; a given profiler wins
         kwargs.update(overrides)
         try:
             return pl.Trainer(**kwargs)
