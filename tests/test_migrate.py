@@ -61,6 +61,11 @@ def _copy_work_dir(src: Path, dst: Path) -> None:
     last.write_text(str(dst / os.path.basename(last.read_text().strip())))
 
 
+#: Also resumed by a LightningModule holding the network as ``self.model`` (weights ``model.*``).
+WRAPPED = "sgd_momentum"
+WRAPPED_RUNS: dict[str, dict[str, Any]] = {}
+
+
 @pytest.fixture(scope="module", params=FROM_MMENGINE)
 def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
     """``(MMEngine's resumed run, ours)`` for one migration."""
@@ -70,9 +75,14 @@ def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     assert (ref_dir / checkpoint_of(name)).is_file()
     kept = tmp / "mmengine_checkpoint.pth"  # the resumed runs prune it (max_keep_ckpts)
     shutil.copyfile(ref_dir / checkpoint_of(name), kept)
-    _copy_work_dir(ref_dir, lit_dir)
+    sides = [("ref", ref_dir), ("lit", lit_dir)]
+    if name == WRAPPED:
+        sides.append(("lit_wrapped", tmp / "lit_wrapped" / "work"))
+    for side, work in sides[1:]:
+        _copy_work_dir(ref_dir, work)
     runs = _finish({side: (_start(side, f"{name}:resume", d, tmp / f"{side}.json"), tmp / f"{side}.json")
-                    for side, d in (("ref", ref_dir), ("lit", lit_dir))})
+                    for side, d in sides})
+    WRAPPED_RUNS.update(runs if name == WRAPPED else {})
     runs["ref"]["mmengine_checkpoint"] = str(kept)
     runs["ref"]["stop_validations"] = [(r["iter"], r["epoch"], r["metrics"]) for r in stop["records"]
                                        if r["point"] == "after_val_epoch" and r["tag"] == "normal"]
@@ -159,6 +169,28 @@ def test_validate_from_the_mmengine_file(migrated: tuple[dict, dict], tmp_path: 
     metrics = Runtime(cfg).validate(TinySeg(), dataloaders=common.loaders()[1], ckpt_path=ref["mmengine_checkpoint"],
                                     enable_progress_bar=False, enable_model_summary=False)
     assert _close(metrics[0]["mse"], done[0]["mse"]), (metrics, done)
+
+
+def _unprefixed(value: Any) -> Any:
+    """Records and weights of the wrapped module with the ``model.`` prefix taken off the parameter names."""
+    if isinstance(value, dict):
+        return {(k[len("model."):] if isinstance(k, str) and k.startswith("model.") else k): _unprefixed(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unprefixed(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("migrated", [WRAPPED], indirect=True)
+def test_network_held_as_an_attribute(migrated: tuple[dict, dict]) -> None:
+    """``self.model = network``: MMEngine's weights and optimizer state go to ``model.*``; same numbers."""
+    ref, wrapped = migrated[0], WRAPPED_RUNS["lit_wrapped"]
+    assert all(k.startswith("model.") for k in wrapped["weights"])
+    for point in ("before_train_iter", "after_train_iter"):
+        a, b = _iterations(ref, point), _unprefixed(_iterations(wrapped, point))
+        assert a and _close(a, b), _first_difference(a, b, point)
+    assert ref["weights"] == _unprefixed(wrapped["weights"])
+    assert ref["log"] == wrapped["log"], _first_difference(ref["log"], wrapped["log"], "log lines")
 
 
 def test_checkpoint_files(migrated: tuple[dict, dict]) -> None:
