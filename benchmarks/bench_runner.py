@@ -19,7 +19,8 @@ schedule stepped every iteration, ``logger`` interval 50, five ways:
   floor any set of callbacks inside it starts from).
 
 Every run is a fresh Python process (one torch thread; console output to ``/dev/null``), so no
-run inherits another's imports, allocator state or global settings (MMEngine's Runner sets some).
+run inherits another's imports, allocator state or global settings (MMEngine's Runner sets some);
+MMEngine's process never imports Lightning, nor the others MMEngine.
 Runs go round-robin over the variants, rotating the starting one. Time per iteration is measured
 between consecutive iteration starts (``before_train_iter`` / ``on_train_batch_start``) after the
 warm-up iterations, as process CPU time and wall time; the figure is the median run with the
@@ -70,20 +71,22 @@ def child(variant: str, warmup: int, timed: int) -> dict[str, Any]:
     torch.set_num_threads(1)
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     max_iters = warmup + timed + 1
+    import _workloads as wl  # no Lightning: MMEngine's process does not import it
+
+    factory, loader = wl.make_data("tiny", max_iters)
+    torch.manual_seed(0)
     if variant == "MMEngine Runner":
         import _mmengine_side as mm  # patches time.sleep: MMEngine's process only
 
+        with tempfile.TemporaryDirectory() as tmp, wl.quiet():
+            stamp = mm.StampHook()
+            runner = mm.build_runner(mm.MMModel(factory()), loader, wl.runtime_config(max_iters, tmp), [stamp])
+            runner.train()
+        return _per_iter(variant, stamp.times, warmup, max_iters)
     import bench_callbacks as bc
 
-    factory, loader = bc.make_data("tiny", max_iters)
-    torch.manual_seed(0)
-    with tempfile.TemporaryDirectory() as tmp, bc.quiet():
-        if variant == "MMEngine Runner":
-            stamp = mm.StampHook()
-            runner = mm.build_runner(mm.MMModel(factory()), loader, bc.runtime_config(max_iters, tmp), [stamp])
-            runner.train()
-            starts = stamp.times
-        elif variant == "lightning_runtime":
+    with tempfile.TemporaryDirectory() as tmp, wl.quiet():
+        if variant == "lightning_runtime":
             starts = bc.run_runtime(factory, loader, max_iters, tmp)
         elif variant == "Lightning's loop alone":
             import lightning.pytorch as pl
@@ -96,9 +99,15 @@ def child(variant: str, warmup: int, timed: int) -> dict[str, Any]:
             starts = timer.times
         else:
             starts = bc.run_bare(factory, loader, max_iters, tmp, log_loss=variant.endswith("self.log"))
+    return _per_iter(variant, starts, warmup, max_iters)
+
+
+def _per_iter(variant: str, starts: Sequence[tuple[float, float]], warmup: int, max_iters: int) -> dict[str, Any]:
+    import _workloads as wl
+
     if len(starts) != max_iters:
         raise RuntimeError(f"{variant}: {len(starts)} iterations ran, expected {max_iters}")
-    return dict(cpu_ms=bc.per_iter_ms(starts, warmup, 1), wall_ms=bc.per_iter_ms(starts, warmup, 0))
+    return dict(cpu_ms=wl.per_iter_ms(starts, warmup, 1), wall_ms=wl.per_iter_ms(starts, warmup, 0))
 
 
 # ---------------------------------------------------------------------------- the comparison

@@ -16,7 +16,8 @@ same config:
 * ``param_scheduler``: ``LinearLR(start_factor=1e-6)`` warm-up then ``PolyLR(power=1.0)``, by iteration;
 * ``default_hooks``: MMEngine's defaults, logger interval 50, checkpoints never reached.
 
-Each run is a fresh process (one torch thread). Figures per run: the mean time per iteration
+Each run is a fresh process (one torch thread); MMEngine's never imports Lightning, ours never
+MMEngine, so each carries its own framework's imports only. Figures per run: the mean time per iteration
 between iteration starts after the warm-up (wall and process CPU), and memory as the process's
 peak resident set size (``ru_maxrss``: RSS, not ``tracemalloc``, which does not see torch's tensor
 memory), also shown as growth over the RSS measured just before training starts (model and data
@@ -110,7 +111,7 @@ def child(side: str, tiny: bool, warmup: int, timed: int) -> dict[str, Any]:
     import torch.nn.functional as F
     from torch.utils.data import DataLoader, TensorDataset
 
-    import bench_callbacks as bc
+    import _workloads as wl  # no Lightning: MMEngine's process does not import it
     from lightning_runtime.demo.models import tiny_vit_segmentor, vit_base_segmentor
 
     class SegNet(torch.nn.Module):
@@ -138,7 +139,7 @@ def child(side: str, tiny: bool, warmup: int, timed: int) -> dict[str, Any]:
     params = sum(p.numel() for p in net.parameters())
     rss_before = _rss_mb()
     groups = 0
-    with tempfile.TemporaryDirectory() as tmp, bc.quiet():
+    with tempfile.TemporaryDirectory() as tmp, wl.quiet():
         cfg = segmentor_config(depth, max_iters, tmp)
         if side == "MMEngine Runner":
             stamp = mm.StampHook()
@@ -147,6 +148,7 @@ def child(side: str, tiny: bool, warmup: int, timed: int) -> dict[str, Any]:
             starts = stamp.times
             groups = len(runner.optim_wrapper.optimizer.param_groups)
         else:
+            import bench_callbacks as bc
             from lightning_runtime import Runtime
 
             timer = bc.BatchStarts()
@@ -157,7 +159,7 @@ def child(side: str, tiny: bool, warmup: int, timed: int) -> dict[str, Any]:
     if len(starts) != max_iters:
         raise RuntimeError(f"{side}: {len(starts)} iterations ran, expected {max_iters}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
-    return dict(wall_ms=bc.per_iter_ms(starts, warmup, 0), cpu_ms=bc.per_iter_ms(starts, warmup, 1),
+    return dict(wall_ms=wl.per_iter_ms(starts, warmup, 0), cpu_ms=wl.per_iter_ms(starts, warmup, 1),
                 peak_mb=peak, growth_mb=peak - rss_before, groups=groups, params=params)
 
 

@@ -101,7 +101,7 @@ def test_bench_runner_tiny() -> None:
     assert re.search(r"Goal lightning_runtime <= 1\.00x bare Lightning, self\.log: \d+\.\d\dx CPU", out)
     run_all = _load("run_all")
     heads = run_all.headlines(dict(name="bench_runner", rc=0, stdout=out))
-    assert len(heads) == 7 and heads[1].startswith("lightning_runtime: ")
+    assert len(heads) == 5 and heads[1].startswith("lightning_runtime: ")
 
 
 @pytest.mark.slow
