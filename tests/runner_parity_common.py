@@ -180,19 +180,29 @@ def scenario(name: str) -> dict[str, Any]:
         cfg["default_hooks"]["checkpoint"] = dict(type="CheckpointHook", interval=1, max_keep_ckpts=2)
         cfg["log_processor"] = dict(by_epoch=True)
         return cfg
+    if name == "epoch_stop_resume:stop":
+        # An epoch loop asked to stop in iteration 6 (mid-epoch 2): MMEngine finishes that epoch,
+        # validates and saves epoch_2.pth, then stops ...
+        cfg = scenario("epoch_loop")
+        cfg["custom_hooks"] = cfg["custom_hooks"] + [dict(type="StopHook", after_iter=5)]
+        return cfg
+    if name == "epoch_stop_resume":
+        # ... and the second process resumes from epoch_2.pth for the third epoch.
+        return dict(scenario("epoch_loop"), resume=True)
     raise KeyError(name)
 
 
 SCENARIOS = ("seed_runtime", "accumulation_clipping", "sgd_momentum", "stop_resume", "crash_resume", "save_best",
-             "val_begin_dynamic", "layer_decay", "epoch_loop", "cli")
+             "val_begin_dynamic", "layer_decay", "epoch_loop", "epoch_stop_resume", "cli")
 #: Scenarios run from a config file: ``name -> the scenario whose config the file holds``. Ours is
 #: ``lightning-runtime fit --config cli_run.py`` (``model``/``data``/``trainer`` sections added);
 #: MMEngine's Runner gets the same MMEngine sections as a ``Config`` of that file name.
 CLI_SCENARIOS = {"cli": "seed_runtime"}
 #: Scenarios with an EpochBasedTrainLoop (the checkpoint/validation order pinned in test_hook_points).
-EPOCH_LOOPS = ("epoch_loop",)
+EPOCH_LOOPS = ("epoch_loop", "epoch_stop_resume")
 #: Scenarios run in two processes per side: the first (``<name>:stop``) leaves a checkpoint.
-FIRST_PHASE = {"stop_resume": "stop_resume:stop", "crash_resume": "crash_resume:crash"}
+FIRST_PHASE = {"stop_resume": "stop_resume:stop", "crash_resume": "crash_resume:crash",
+               "epoch_stop_resume": "epoch_stop_resume:stop"}
 #: The exit code of a first phase that crashes (:func:`make_crash_hook`).
 CRASH_EXIT_CODE = 3
 

@@ -246,3 +246,34 @@ def test_lightning_user_adds_three_callbacks_by_hand(tmp_path, new_hook, capsys)
     assert all("time: " in line and "data_time: " in line and "loss: " in line for line in lines)
     stamp = next(p for p in tmp_path.iterdir() if p.is_dir() and p.name[:2] == "20").name
     assert (tmp_path / stamp / f"{stamp}.log").read_text().count("Iter(train)") == 2
+
+
+class StopAt(Hook):
+    """``runner.train_loop.stop_training = True`` in iteration ``at``'s ``after_train_iter``."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+        self.read_back: bool | None = None
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if runner.iter == self.at:
+            runner.train_loop.stop_training = True
+            self.read_back = runner.train_loop.stop_training
+
+
+@pytest.mark.parametrize(("by_epoch", "steps"), [(True, 8), (False, 2)])
+def test_stop_training_stops_where_mmengines_loops_look(tmp_path, by_epoch, steps):
+    """Asked in iteration 1 (of 4 per epoch): an EpochBasedTrainLoop finishes the epoch (MMEngine reads
+    stop_training between epochs: 2 x 4 iterations here, as the request came in epoch 2), an
+    IterBasedTrainLoop stops after that iteration."""
+    hook = StopAt(5 if by_epoch else 1)
+    ctx = RunContext(cfg={}, work_dir=tmp_path / "wd", timestamp="20240101_000000",
+                     train_loop=LoopSpec(by_epoch=by_epoch, max_epochs=3) if by_epoch
+                     else LoopSpec(by_epoch=False, max_iters=12))
+    cb = HookCallback(hook)
+    cb.bind_context(ctx)
+    kw = dict(max_epochs=3) if by_epoch else dict(max_steps=12)
+    t = trainer(tmp_path, [cb], limit_val_batches=0, **kw)
+    t.fit(Net(), loader(8))
+    assert hook.read_back is True
+    assert t.global_step == steps

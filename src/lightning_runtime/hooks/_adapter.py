@@ -46,7 +46,7 @@ from lightning.pytorch import Callback
 
 from lightning_runtime.runtime._progress import train_epoch, train_iter
 from lightning_runtime.hooks._dispatch import flat_callbacks
-from lightning_runtime.hooks._facade import LoopState, RunnerFacade
+from lightning_runtime.hooks._facade import LoopState, RunnerFacade, stop_after_epoch
 from lightning_runtime.hooks._hook import Hook
 
 __all__ = ["HookDriver", "HookCallback", "CallbackHook", "normalize_outputs", "eval_metrics"]
@@ -183,6 +183,7 @@ class HookDriver(Callback):
         if self._state.epoch_ended_at != train_epoch(trainer):
             self._call("after_train_epoch")
             self._state.epoch_ended_at = train_epoch(trainer)
+            stop_after_epoch(trainer)  # a stop_training set during the epoch (MMEngine: between epochs)
 
     # ------------------------------------------------------------------ setup
     def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:

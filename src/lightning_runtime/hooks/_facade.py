@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -106,11 +107,32 @@ class LoopView:
 
     @property
     def stop_training(self) -> bool:
-        return bool(self._runner.trainer.should_stop)
+        trainer = self._runner.trainer
+        return bool(trainer.should_stop) or trainer in _STOP_AFTER_EPOCH
 
     @stop_training.setter
     def stop_training(self, value: bool) -> None:
-        self._runner.trainer.should_stop = bool(value)
+        """MMEngine's loops read ``stop_training`` between iterations (``IterBasedTrainLoop``) or between
+        epochs (``EpochBasedTrainLoop``: the epoch, its ``after_train_epoch`` and its validation finish
+        first); Lightning's ``should_stop`` stops after the current batch, so an epoch loop's request
+        waits for :func:`stop_after_epoch`."""
+        trainer, state = self._runner.trainer, self._runner._state
+        if value and state.by_epoch and state.epoch_ended_at != train_epoch(trainer):
+            _STOP_AFTER_EPOCH.add(trainer)
+            return
+        _STOP_AFTER_EPOCH.discard(trainer)
+        trainer.should_stop = bool(value)
+
+
+#: Trainers of an epoch loop whose hooks set ``runner.train_loop.stop_training`` during an epoch.
+_STOP_AFTER_EPOCH: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+def stop_after_epoch(trainer: Any) -> None:
+    """The epoch's ``after_train_epoch`` has run: a stop asked for during the epoch takes effect now."""
+    if trainer in _STOP_AFTER_EPOCH:
+        _STOP_AFTER_EPOCH.discard(trainer)
+        trainer.should_stop = True
 
 
 def run_timestamp(trainer: Any, ctx: Any = None) -> str:
