@@ -135,7 +135,7 @@ def _callbacks(text: str) -> list[str]:
             ratio = float(row["CPU ms / iteration (median)"]) / floor[row["model"]]
             line += f"; {ratio:.2f}x bare Lightning without `self.log` (CPU)"
         out.append(line)
-    out += [line.split(".")[0] + " (see below)" for line in text.splitlines() if line.startswith("MMEngine's Runner")]
+    out += [line for line in text.splitlines() if line.startswith("MMEngine's Runner")]
     return out
 
 

@@ -132,6 +132,18 @@ def test_bench_checkpoint_tiny() -> None:
     assert "| file + directory |" in rows[1] and "| 1.00x |" in rows[0]
 
 
+def test_readme_speed_table_quotes_docs_benchmarks() -> None:
+    """Every ratio in the README's speed table is one that docs/benchmarks.md (the latest run) shows."""
+    root = BENCH.parent
+    readme = (root / "README.md").read_text()
+    section = readme.split("## Speed", 1)[1].split("\n## ", 1)[0]
+    ratios = set(re.findall(r"(?<![\d.])\d+\.\d+x", section))
+    assert len(ratios) >= 10
+    doc = (root / "docs" / "benchmarks.md").read_text()
+    missing = sorted(r for r in ratios if r not in doc)
+    assert not missing, f"README speed-table ratios not in docs/benchmarks.md: {missing}"
+
+
 def test_run_all_keeps_sections_no_script_writes() -> None:
     """The fuzzing summary (Q7, written by hand from fuzz_configs.py) survives a rerun; measured ones are replaced."""
     run_all = _load("run_all")
