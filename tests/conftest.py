@@ -33,15 +33,41 @@ def _registries() -> list:
 @pytest.fixture
 def isolated_registries() -> Iterator[list]:
     """Save every registry's table (built-ins imported first) and put it back after the test."""
+    import sys
+
     regs = _registries()
     saved = []
     for reg in regs:
         reg.module_dict  # noqa: B018 - imports the registry's locations, so the built-ins are in the copy
         saved.append((reg, dict(reg._module_dict)))
+    modules_before = set(sys.modules)
     yield regs
     for reg, table in saved:
+        dropped = [obj for name, obj in reg._module_dict.items() if table.get(name) is not obj]
         reg._module_dict.clear()
         reg._module_dict.update(table)
+        # A module first imported in the test registered what is now dropped: forget it too, so
+        # that a later custom_imports of it registers its classes again.
+        for obj in dropped:
+            module = getattr(obj, "__module__", None)
+            if module and module not in modules_before:
+                sys.modules.pop(module, None)
+
+
+@pytest.fixture
+def demo_hooks(isolated_registries: list) -> None:
+    """The demo configs' ``NewHook`` registered afresh by their ``custom_imports`` (registries restored after).
+
+    Another test may have imported ``lightning_runtime.demo.hooks`` inside its own isolated
+    registries (so the module is imported but the name gone), and test_hooks_adapter.py registers
+    its own copy of the seed's NewHook under the same name.
+    """
+    import sys
+
+    from lightning_runtime.registry import HOOKS
+
+    HOOKS._module_dict.pop("NewHook", None)
+    sys.modules.pop("lightning_runtime.demo.hooks", None)  # custom_imports re-registers it
 
 
 @pytest.fixture

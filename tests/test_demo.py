@@ -18,7 +18,6 @@ import pytest
 import torch
 
 from lightning_runtime import load_config
-from lightning_runtime.registry import HOOKS
 
 ROOT = Path(__file__).resolve().parents[1]
 VIT = ROOT / "configs" / "demo" / "seg_vit_shapes.py"
@@ -38,18 +37,6 @@ SHORT = {
     "data.init_args.num_val": 32,
     "data.init_args.batch_size": 8,
 }
-
-
-@pytest.fixture
-def demo_hooks(isolated_registries):
-    """Register the demo's NewHook for one test (the registries are restored afterwards).
-
-    test_hooks_adapter.py registers its own copy of the seed's NewHook under the same name.
-    """
-    import sys
-
-    HOOKS._module_dict.pop("NewHook", None)
-    sys.modules.pop("lightning_runtime.demo.hooks", None)  # custom_imports re-registers it
 
 
 class Recorder(pl.Callback):

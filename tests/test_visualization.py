@@ -226,7 +226,7 @@ class _Classifier(LightningModule):
     ({"default_hooks.visualization": None}, ConfigError, "save_best metric 'mIoU' was not logged"),
 ])
 def test_lightnings_sanity_check_stops_a_module_the_demo_hooks_cannot_use_before_anything_is_written(
-        tmp_path, overrides, error, match):
+        tmp_path, overrides, error, match, demo_hooks):
     """The README's snippet with the demo config and an ordinary classifier: with Lightning's sanity
     check turned on (``num_sanity_val_steps``), the hooks' requirements stop the run before its first
     iteration, and ``work_dir`` holds nothing (no log, no config dump, no checkpoint)."""
