@@ -49,9 +49,12 @@ def isolated_registries() -> Iterator[list]:
         # A module first imported in the test registered what is now dropped: forget it too, so
         # that a later custom_imports of it registers its classes again.
         for obj in dropped:
-            module = getattr(obj, "__module__", None)
-            if module and module not in modules_before:
-                sys.modules.pop(module, None)
+            module = getattr(obj, "__module__", None) or ""
+            parts = module.split(".") if module else []
+            for i in range(len(parts)):  # the module and the packages above it that came with it
+                name = ".".join(parts[: i + 1])
+                if name not in modules_before:
+                    sys.modules.pop(name, None)
 
 
 @pytest.fixture

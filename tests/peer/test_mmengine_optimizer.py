@@ -460,8 +460,8 @@ def stand_in_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.mark.skipif(any(_installed(p) for p in ("dadaptation", "lion_pytorch", "transformers", "bitsandbytes")),
                     reason="a real optional package is installed: the stand-ins would not be the ones found")
 def test_optional_optimizers_registered_lazily_by_mmengine_names(
-    model: ExampleModel, stand_in_packages: Path, isolated_registries: list
-) -> None:
+    model: ExampleModel, isolated_registries: list, stand_in_packages: Path
+) -> None:  # registries saved before the stand-ins are importable: none of theirs is kept
     assert "dadaptation" not in sys.modules  # nothing imported before a config names one
     for name in (*DADAPTATION_OPTIMIZERS, *LION_OPTIMIZERS, *TRANSFORMERS_OPTIMIZERS):
         optimizer = build_optimizer(model, dict(optimizer=dict(type=name, lr=0.5)))
