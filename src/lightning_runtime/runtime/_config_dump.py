@@ -18,8 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_warn
+
+from lightning_runtime.runtime._run_log import RunStart
 
 __all__ = ["ConfigDump", "config_dump_path"]
 
@@ -38,11 +39,11 @@ def config_dump_path(cfg: Any, work_dir: Path, timestamp: str) -> Path:
     return work_dir / name
 
 
-class ConfigDump(Callback):
-    """Write ``cfg`` to ``path`` when the first loop of the run starts (rank zero).
+class ConfigDump(RunStart):
+    """Write ``cfg`` to ``path`` when the first loop of the run starts (rank zero), once.
 
     Args:
-        cfg: The loaded config (``Config.dump`` writes ``.py`` / ``.yaml``).
+        cfg: The Runtime's loaded config (``Config.dump`` writes ``.py`` / ``.yaml``).
         path: :func:`config_dump_path`.
     """
 
@@ -51,37 +52,12 @@ class ConfigDump(Callback):
         self.path = Path(path)
         self._written = False
 
-    def _write(self, trainer: Any) -> None:
+    def on_run_start(self, trainer: Any) -> None:
         if self._written or not trainer.is_global_zero:
             return
         self._written = True
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            if hasattr(self.cfg, "dump"):
-                self.cfg.dump(self.path)
-            else:
-                from lightning_runtime.config import load_config
-
-                load_config(dict(self.cfg)).dump(self.path)
+            self.cfg.dump(self.path)
         except Exception as exc:  # noqa: BLE001 - a record of the run, never a reason to stop it
             rank_zero_warn(f"the config could not be written to {self.path} ({exc}); training goes on")
-
-    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
-        if not trainer.num_sanity_val_steps:  # else after Lightning's sanity check, if it passes
-            self._write(trainer)
-
-    def on_sanity_check_end(self, trainer: Any, pl_module: Any) -> None:
-        self._write(trainer)
-
-    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
-        self._write(trainer)
-
-    def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
-        if not trainer.sanity_checking:  # after Lightning's sanity check, when one is asked for
-            self._write(trainer)
-
-    def on_test_start(self, trainer: Any, pl_module: Any) -> None:
-        self._write(trainer)
-
-    def on_predict_start(self, trainer: Any, pl_module: Any) -> None:
-        self._write(trainer)

@@ -30,7 +30,7 @@ from typing import Any
 
 from lightning.pytorch.callbacks import Callback
 
-__all__ = ["RunLogFile", "RUN_LOGGERS", "LOGGER_NAME", "LOG_FORMAT", "LOG_DATEFMT", "get_logger", "log_formatter",
+__all__ = ["RunLogFile", "RunStart", "RUN_LOGGERS", "LOGGER_NAME", "LOG_FORMAT", "LOG_DATEFMT", "get_logger", "log_formatter",
            "open_log_file", "close_log_file"]
 
 LOGGER_NAME = "lightning_runtime"
@@ -111,7 +111,39 @@ class _Capture(logging.Handler):
         logging.getLogger(LOGGER_NAME).removeHandler(self)
 
 
-class RunLogFile(Callback):
+class RunStart(Callback):
+    """Calls :meth:`on_run_start` when a run's files may first be written (every loop start; idempotence is the subclass's).
+
+    That is ``on_fit_start``, or, when Lightning's sanity check runs, its end (a sanity check that
+    fails leaves ``work_dir`` untouched), and ``on_train_start`` / ``on_validation_start`` (not in the
+    sanity check) / ``on_test_start`` / ``on_predict_start``.
+    """
+
+    def on_run_start(self, trainer: Any) -> None:
+        """Write what the run writes first (the text log, the config dump)."""
+
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        if not trainer.num_sanity_val_steps:  # else after Lightning's sanity check, if it passes
+            self.on_run_start(trainer)
+
+    def on_sanity_check_end(self, trainer: Any, pl_module: Any) -> None:
+        self.on_run_start(trainer)
+
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        self.on_run_start(trainer)
+
+    def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
+        if not trainer.sanity_checking:
+            self.on_run_start(trainer)
+
+    def on_test_start(self, trainer: Any, pl_module: Any) -> None:
+        self.on_run_start(trainer)
+
+    def on_predict_start(self, trainer: Any, pl_module: Any) -> None:
+        self.on_run_start(trainer)
+
+
+class RunLogFile(RunStart):
     """Write the run's log records to ``path`` once a loop starts.
 
     Args:
@@ -192,24 +224,7 @@ class RunLogFile(Callback):
         if trainer.is_global_zero:
             self._attach()
 
-    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
-        if not trainer.num_sanity_val_steps:  # else after Lightning's sanity check, if it passes
-            self._open_file()
-
-    def on_sanity_check_end(self, trainer: Any, pl_module: Any) -> None:
-        self._open_file()
-
-    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
-        self._open_file()
-
-    def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
-        if not trainer.sanity_checking:  # a sanity check that fails leaves no file
-            self._open_file()
-
-    def on_test_start(self, trainer: Any, pl_module: Any) -> None:
-        self._open_file()
-
-    def on_predict_start(self, trainer: Any, pl_module: Any) -> None:
+    def on_run_start(self, trainer: Any) -> None:
         self._open_file()
 
     def teardown(self, trainer: Any, pl_module: Any, stage: str) -> None:
