@@ -587,17 +587,20 @@ class CheckpointHook(Callback):
             scheduler=full and self.save_param_scheduler,
         )
         try:
-            trainer.save_checkpoint(path, weights_only=False)
+            if self.format == "mmengine":  # the same dict trainer.save_checkpoint writes, converted in memory
+                checkpoint = compat.dump_checkpoint(trainer)
+                if trainer.is_global_zero:
+                    self._save_as_mmengine(trainer, checkpoint, path)
+                trainer.strategy.barrier("CheckpointHook._save")
+            else:
+                trainer.save_checkpoint(path, weights_only=False)
         finally:
             self._saving = None
-        if self.format == "mmengine" and trainer.is_global_zero:
-            self._rewrite_as_mmengine(trainer, path)
 
-    def _rewrite_as_mmengine(self, trainer: pl.Trainer, path: str) -> None:
-        """Replace the Lightning checkpoint just written by MMEngine's format (atomically)."""
+    def _save_as_mmengine(self, trainer: pl.Trainer, checkpoint: dict[str, Any], path: str) -> None:
+        """Write ``checkpoint`` (Lightning's dict) to ``path`` in MMEngine's format, atomically."""
         from lightning_runtime.checkpoint._export import mmengine_from_lightning
         from lightning_runtime.checkpoint._from_mmengine import network_prefix
-        from lightning_runtime.checkpoint._io import safe_load
         from lightning_runtime.checkpoint._mmengine_pickle import save_mmengine
         from lightning_runtime.optim._builder import optimization_root
 
@@ -608,7 +611,7 @@ class CheckpointHook(Callback):
         if isinstance(wrapper, Mapping):
             per_parameter = bool(wrapper.get("paramwise_cfg")) or wrapper.get("constructor") not in (
                 None, "DefaultOptimWrapperConstructor")
-        converted = mmengine_from_lightning(safe_load(path), prefix=network_prefix(module, optimization_root(module)),
+        converted = mmengine_from_lightning(checkpoint, prefix=network_prefix(module, optimization_root(module)),
                                             out_dir=self.out_dir or os.path.dirname(path),
                                             base_param_settings=settings, per_parameter=per_parameter)
         save_mmengine(converted, path)

@@ -230,6 +230,11 @@ def val_logged_names(trainer: Any) -> list[str]:
     return [str(k).split(".", 1)[1] for k in keys if "." in str(k)]
 
 
+def dump_checkpoint(trainer: Any) -> dict[str, Any]:
+    """The checkpoint dict ``trainer.save_checkpoint`` would write (every ``on_save_checkpoint`` hook run), in memory."""
+    return trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
+
+
 def attached_trainer(module: Any) -> Any:
     """The module's Trainer, or ``None`` (Lightning's ``module.trainer`` raises when there is none)."""
     return getattr(module, "_trainer", None)
