@@ -207,6 +207,14 @@ FIRST_PHASE = {"stop_resume": "stop_resume:stop", "crash_resume": "crash_resume:
 CRASH_EXIT_CODE = 3
 
 
+def write_cli_config(cfg: dict[str, Any], work_dir: str) -> Path:
+    """``cli_run.py`` beside ``work_dir``: ``cfg`` as a ``.py`` config file (``key = value`` lines)."""
+    path = Path(work_dir).parent / "cli_run.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{key} = {value!r}\n" for key, value in cfg.items()))
+    return path
+
+
 def make_stop_hook(hook_base: type) -> type:
     """``StopHook(after_iter)``: ``runner.train_loop.stop_training = True`` in that iteration's ``after_train_iter``."""
 

@@ -88,9 +88,7 @@ def main_cli(name: str, work_dir: str, out: str) -> None:
         trainer=dict(enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0),
     )
     cfg["custom_hooks"] = cfg["custom_hooks"] + [dict(type="WriteRecords", out=out)]
-    path = Path(work_dir).parent / "cli_run.py"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{key} = {value!r}\n" for key, value in cfg.items()))
+    path = common.write_cli_config(cfg, work_dir)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))
     command = [str(Path(sys.executable).parent / "lightning-runtime"), "fit", "--config", str(path)]
     proc = subprocess.run(command, env=env, cwd=path.parent, capture_output=True, text=True, timeout=240)

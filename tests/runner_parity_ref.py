@@ -297,9 +297,7 @@ def _from_file(name: str, work_dir: str) -> dict:
     from mmengine.config import Config
 
     cfg = common.scenario(name)
-    path = Path(work_dir).parent / "cli_run.py"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{key} = {value!r}\n" for key, value in cfg.items()))
+    path = common.write_cli_config(cfg, work_dir)
     return dict(cfg, cfg=Config.fromfile(str(path)))
 
 
