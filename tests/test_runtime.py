@@ -74,6 +74,17 @@ def test_seed_per_rank(monkeypatch, rank, diff, expected):
     assert torch.equal(first, torch.rand(1))
 
 
+def test_runtime_leaves_the_seeded_generator_to_the_model():
+    # MMEngine builds the model right after seeding: checking optim_wrapper on a stand-in must not
+    # draw from torch's generator, or every model built next would start from other weights.
+    Runtime(dict(work_dir="/tmp/x", randomness=dict(seed=3),
+                 optim_wrapper=dict(optimizer=dict(type="AdamW", lr=1e-3)),
+                 param_scheduler=[dict(type="LinearLR", start_factor=0.1, by_epoch=False, end=5)]))
+    first = torch.rand(4)
+    torch.manual_seed(3)
+    assert torch.equal(first, torch.rand(4))
+
+
 def test_ddp_strategy_from_launcher_and_model_wrapper_cfg(monkeypatch):
     kw = plan_env(dict(launcher="pytorch", env_cfg=dict(dist_cfg=dict(backend="nccl", timeout=600)),
                        model_wrapper_cfg=dict(find_unused_parameters=True)))

@@ -175,4 +175,9 @@ def build_stand_in_optimizer(optim_wrapper_cfg: Mapping[str, Any], *, path: str 
     config's base values (``lr``, ``momentum``, ...).
     """
     cfg = {k: v for k, v in dict(optim_wrapper_cfg).items() if k not in ("paramwise_cfg", "constructor")}
-    return build_optimizer(nn.Linear(1, 1), cfg, path=path)
+    # An uninitialised parameter: initialising one would draw from torch's global generator, which the
+    # Runtime seeded just before (the model built next must see the seeded state, as in MMEngine).
+    holder = nn.Module()  # nn.Linear(1, 1)'s parameters, zero-filled
+    holder.weight = nn.Parameter(torch.zeros(1, 1))
+    holder.bias = nn.Parameter(torch.zeros(1))
+    return build_optimizer(holder, cfg, path=path)
