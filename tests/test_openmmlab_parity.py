@@ -121,6 +121,11 @@ KNOWN_DIFFERENCES = {(test, "segformer_ddp"): _DDP_RESEED for test in (
     "test_random_states", "test_weights_at_every_iteration", "test_losses_and_log_vars", "test_validation_metrics",
     "test_final_weights", "test_log_lines", "test_scalars_json")}
 
+KNOWN_DIFFERENCES[("test_hook_points", "segformer_ddp")] = (
+    "two ranks: MMEngine's Runner.save_checkpoint is @master_only, so before_save_checkpoint is called on rank 0 "
+    "only; here rank 1's hooks see it too (at iter 3 and 6, both recorders); rank 0 is equal"
+)
+
 
 @pytest.fixture(autouse=True)
 def _known_difference(request: pytest.FixtureRequest) -> None:
@@ -188,9 +193,10 @@ def test_lr_and_weight_decay_of_every_parameter(runs: tuple, point: str, tag: st
 
 
 def test_hook_points(runs: tuple) -> None:
-    ref, lit = runs[:2]
-    a, b = ([(r["tag"], r["point"], r["iter"], r.get("batch_idx")) for r in side["records"]] for side in (ref, lit))
-    _assert_equal(a, b, "hook points")
+    """Every point the two recorders saw, in order, with ``runner.iter`` and ``batch_idx`` (every rank)."""
+    for ref, lit in zip(runs[::2], runs[1::2]):
+        a, b = ([(r["tag"], r["point"], r["iter"], r.get("batch_idx")) for r in side["records"]] for side in (ref, lit))
+        _assert_equal(a, b, "hook points")
 
 
 def test_validation_metrics(runs: tuple) -> None:
